@@ -1,0 +1,23 @@
+"""guidepdf: salary-negotiation guides (Markdown + YAML front matter) to PDF briefs, packets and email."""
+
+__version__ = "0.1.0"
+
+from .errors import GuideError, GuidepdfError, RenderError, UsageError
+from .guide import Compensation, Guide, load_guide, parse_guide
+from .options import RenderOptions
+from .pdf import render_html, render_pdf
+
+__all__ = [
+    "Compensation",
+    "Guide",
+    "GuideError",
+    "GuidepdfError",
+    "RenderError",
+    "RenderOptions",
+    "UsageError",
+    "__version__",
+    "load_guide",
+    "parse_guide",
+    "render_html",
+    "render_pdf",
+]

@@ -1,0 +1,174 @@
+"""Click commands: parse the arguments, call one library function, report one line per problem."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import __version__
+from .errors import GuidepdfError, UsageError
+
+log = logging.getLogger("guidepdf")
+
+
+class GuidepdfGroup(click.Group):
+    """Turns the project's errors into `error: …` lines: exit 1, or 2 for usage errors."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except UsageError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(2)
+        except GuidepdfError as exc:
+            if ctx.find_root().params.get("debug") or "--debug" in sys.argv:
+                raise
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(1)
+
+
+def parse_day(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
+    """Click callback for YYYY-MM-DD options."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"expected a date as YYYY-MM-DD, got {value!r}") from None
+
+
+@click.group(cls=GuidepdfGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="guidepdf")
+@click.option("--debug", is_flag=True, help="Show tracebacks and debug logging.")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
+    """Turn salary-negotiation guides into print-ready PDF briefs, packets and emails."""
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s: %(message)s"
+    )
+    if not debug:
+        # WeasyPrint reports every refused fetch; guidepdf reports them itself, once per guide.
+        logging.getLogger("weasyprint").setLevel(logging.CRITICAL)
+        logging.getLogger("fontTools").setLevel(logging.ERROR)
+
+
+def theme_options(func: Any) -> Any:
+    """Options shared by every command that renders: theme, page and date."""
+    func = click.option(
+        "--allow-network", is_flag=True, help="Let guides and styles fetch http(s) resources."
+    )(func)
+    func = click.option(
+        "--pdf-variant",
+        type=click.Choice(["pdf/a-3b", "pdf/ua-1"], case_sensitive=False),
+        help="Write an archival (PDF/A-3b) or accessible (PDF/UA-1) variant.",
+    )(func)
+    func = click.option(
+        "--page-size",
+        type=click.Choice(["A4", "Letter"], case_sensitive=False),
+        default=None,
+        help="Paper size (default A4).",
+    )(func)
+    func = click.option(
+        "--style",
+        "styles",
+        multiple=True,
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="Extra CSS applied after the built-in theme (repeatable).",
+    )(func)
+    func = click.option(
+        "--templates",
+        "templates",
+        multiple=True,
+        type=click.Path(exists=True, file_okay=False, path_type=Path),
+        help="Folder of templates searched before the built-ins (repeatable).",
+    )(func)
+    func = click.option(
+        "--as-of",
+        callback=parse_day,
+        metavar="YYYY-MM-DD",
+        help="Date to judge review deadlines against (default today).",
+    )(func)
+    return func
+
+
+def build_options(**values: Any) -> Any:
+    """RenderOptions from command-line values; unset flags keep the defaults."""
+    from .options import RenderOptions
+
+    return RenderOptions(
+        templates=tuple(values.get("templates") or ()),
+        styles=tuple(values.get("styles") or ()),
+        page_size=values.get("page_size") or "A4",
+        as_of=values.get("as_of"),
+        pdf_variant=values.get("pdf_variant"),
+        allow_network=bool(values.get("allow_network")),
+    )
+
+
+def report(result: Any) -> None:
+    """Print the per-guide problems of a batch: one `error:` line per failed guide."""
+    for source, new in result.clashes:
+        click.echo(f"warning: two guides want {source}; one is written as {new}", err=True)
+    for item in result.items:
+        if item.status == "failed":
+            click.echo(f"error: {item.error}", err=True)
+        for url in dict.fromkeys(item.refused):
+            click.echo(f"warning: {item.source}: not fetched: {url}", err=True)
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Output file (one input, .pdf/.html) or folder (default out/).",
+)
+@click.option("--format", "fmt", type=click.Choice(["pdf", "html"]), default="pdf", show_default=True)
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes (default: CPU count).",
+)
+@click.option("--force", is_flag=True, help="Rebuild every output, changed or not.")
+@click.option("--scheduler", metavar="ADDRESS", help="Render on a dask.distributed cluster.")
+@theme_options
+def render(
+    inputs: tuple[str, ...],
+    output: Path | None,
+    fmt: str,
+    jobs: int | None,
+    force: bool,
+    scheduler: str | None,
+    **theme: Any,
+) -> None:
+    """Render guides (files, folders or globs) to PDF briefs or self-contained HTML."""
+    from .batch import render_batch
+    from .inputs import expand_inputs
+
+    selection = expand_inputs(inputs)
+    for missing in selection.missing:
+        click.echo(f"error: {missing}: no such file, folder or matching guide", err=True)
+    if not selection.paths:
+        raise UsageError("no guides selected: " + ", ".join(inputs))
+    options = build_options(**theme)
+    single = output is not None and len(selection.paths) == 1 and output.suffix.lower() in (".pdf", ".html")
+    if single and output is not None and output.suffix.lower() != f".{fmt}":
+        raise UsageError(f"-o {output}: the name does not match --format {fmt}")
+    out = output or Path("out")
+    result = render_batch(list(selection.paths), out, options, fmt, single_file=single)
+    report(result)
+    rendered, failed = result.count("rendered"), len(result.failed) + len(selection.missing)
+    click.echo(f"{rendered} rendered, {result.count('skipped')} skipped, {failed} failed", err=True)
+    if failed:
+        sys.exit(1)

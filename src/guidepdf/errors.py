@@ -1,0 +1,51 @@
+"""The project's exceptions: library code raises these, the CLI turns them into one-line messages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class GuidepdfError(Exception):
+    """Base of every error guidepdf raises on purpose; its str() is the whole user-facing line."""
+
+
+class GuideError(GuidepdfError):
+    """A guide file cannot be used: names the file and the field path or line at fault."""
+
+    def __init__(
+        self,
+        path: Path | str,
+        message: str,
+        *,
+        field: str | None = None,
+        line: int | None = None,
+    ) -> None:
+        self.path = str(path)
+        self.message = message
+        self.field = field
+        self.line = line
+        where = [self.path]
+        if line is not None:
+            where.append(f"line {line}")
+        if field:
+            where.append(field)
+        super().__init__(": ".join([*where, message]))
+
+    def __reduce__(self):  # keep the keyword arguments across process boundaries
+        return (_rebuild_guide_error, (self.path, self.message, self.field, self.line))
+
+
+def _rebuild_guide_error(path: str, message: str, field: str | None, line: int | None) -> GuideError:
+    return GuideError(path, message, field=field, line=line)
+
+
+class RenderError(GuidepdfError):
+    """A guide loaded but could not be turned into a page or a PDF."""
+
+
+class TemplateNotFound(GuidepdfError):
+    """A template name is in none of the template folders; the message lists every folder searched."""
+
+
+class UsageError(GuidepdfError):
+    """The command was asked for something it cannot do (no inputs, bad option combination)."""

@@ -1,0 +1,211 @@
+"""Turn a guide's Markdown body into sanitized HTML: an allow-list, tag pills, print-friendly links."""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import markdown
+import nh3
+
+#: Elements a guide body may contain; everything else is removed (its text kept where harmless).
+ALLOWED_TAGS = frozenset(
+    {
+        "a",
+        "abbr",
+        "b",
+        "blockquote",
+        "br",
+        "caption",
+        "code",
+        "dd",
+        "del",
+        "div",
+        "dl",
+        "dt",
+        "em",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "hr",
+        "i",
+        "img",
+        "ins",
+        "kbd",
+        "li",
+        "mark",
+        "ol",
+        "p",
+        "pre",
+        "s",
+        "small",
+        "span",
+        "strong",
+        "sub",
+        "sup",
+        "table",
+        "tbody",
+        "td",
+        "tfoot",
+        "th",
+        "thead",
+        "tr",
+        "u",
+        "ul",
+    }
+)
+ALLOWED_ATTRIBUTES = {
+    "*": {"id", "title", "lang"},
+    "a": {"href"},
+    "img": {"src", "alt", "width", "height"},
+    "ol": {"start"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan", "scope"},
+}
+#: Classes the pipeline itself adds; a guide's own class attributes are dropped.
+ALLOWED_CLASSES = {
+    "a": {"footnote-ref", "footnote-backref", "ext"},
+    "div": {"footnote", "callout"},
+    "p": {"tags"},
+    "span": {"tag"},
+    "sup": {"footnote-ref"},
+    "td": {"align-left", "align-right", "align-center"},
+    "th": {"align-left", "align-right", "align-center"},
+    "blockquote": {"callout"},
+}
+URL_SCHEMES = frozenset({"http", "https"})
+#: Elements removed together with their content, not just unwrapped.
+CLEAN_CONTENT_TAGS = frozenset(
+    {
+        "script",
+        "style",
+        "iframe",
+        "object",
+        "embed",
+        "svg",
+        "math",
+        "template",
+        "noscript",
+        "textarea",
+        "select",
+        "title",
+        "frame",
+        "frameset",
+        "applet",
+        "audio",
+        "video",
+    }
+)
+
+_EXTENSIONS = ["tables", "footnotes", "toc", "sane_lists", "fenced_code"]
+_EXTENSION_CONFIGS: dict[str, dict[str, Any]] = {
+    "toc": {"permalink": False, "slugify": lambda value, sep: _slug_id(value, sep)},
+    "footnotes": {"BACKLINK_TEXT": "↩"},
+}
+_ALIGN_RE = re.compile(r' style="text-align: ?(left|right|center);?"')
+_HEADING_TAG_RE = re.compile(r"<(/?)h([1-6])\b")
+_CODE_RUN = r"(?:<code>[^<]*</code>\s*){2,}"
+_TAG_LINE_RE = re.compile(rf"<p>((?:<strong>[^<]*</strong>\s*)?)({_CODE_RUN})</p>")
+_CODE_RE = re.compile(r"<code>([^<]*)</code>")
+_LINK_RE = re.compile(r'<a href="(https?://[^"]+)"([^>]*)>(.*?)</a>', re.S)
+_CALLOUT_RE = re.compile(r"<blockquote>\s*<p><strong>([^<]{1,80}?):?</strong>:?")
+
+
+@dataclass(frozen=True)
+class Body:
+    """A guide body as safe HTML, with the headings found in it (level, id, text)."""
+
+    html: str
+    headings: tuple[tuple[int, str, str], ...]
+
+
+def _slug_id(value: str, sep: str) -> str:
+    from .guide import slugify
+
+    return "s-" + (slugify(value) or "section")
+
+
+def render_body(text: str, *, drop_title: str | None = None, top_level: int = 2) -> Body:
+    """Markdown → sanitized HTML with headings shifted so the body's highest is `top_level`.
+
+    A leading heading that merely repeats the guide's title (`drop_title` words all present)
+    is dropped, since the brief prints its own title block.
+    """
+    md = markdown.Markdown(extensions=_EXTENSIONS, extension_configs=_EXTENSION_CONFIGS)
+    raw = md.convert(text)
+    raw = _drop_leading_title(raw, drop_title)
+    raw = _shift_headings(raw, top_level)
+    raw = _ALIGN_RE.sub(r' class="align-\1"', raw)
+    raw = _TAG_LINE_RE.sub(_pills, raw)
+    raw = _CALLOUT_RE.sub(r'<blockquote class="callout"><p><strong>\1:</strong>', raw)
+    raw = _LINK_RE.sub(_mark_external, raw)
+    safe = sanitize(raw)
+    return Body(html=safe, headings=tuple(_headings(safe)))
+
+
+def sanitize(fragment: str) -> str:
+    """Allow-list sanitizer: no script, style, link, frames, objects, SVG, event or style attributes."""
+    return nh3.clean(
+        fragment,
+        tags=set(ALLOWED_TAGS),
+        clean_content_tags=set(CLEAN_CONTENT_TAGS),
+        attributes={k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},
+        allowed_classes={k: set(v) for k, v in ALLOWED_CLASSES.items()},
+        url_schemes=set(URL_SCHEMES),
+        link_rel="noopener noreferrer",
+        strip_comments=True,
+    )
+
+
+def _drop_leading_title(raw: str, title: str | None) -> str:
+    if not title:
+        return raw
+    match = re.match(r"\s*<h([1-6])[^>]*>(.*?)</h\1>\s*", raw, re.S)
+    if not match:
+        return raw
+    heading = html.unescape(re.sub(r"<[^>]+>", "", match.group(2))).lower()
+    words = [w for w in re.split(r"\W+", title.lower()) if len(w) > 1]
+    if words and all(w in heading for w in words):
+        return raw[match.end() :]
+    return raw
+
+
+def _shift_headings(raw: str, top_level: int) -> str:
+    levels = [int(m.group(2)) for m in _HEADING_TAG_RE.finditer(raw) if not m.group(1)]
+    if not levels:
+        return raw
+    shift = top_level - min(levels)
+    return _HEADING_TAG_RE.sub(lambda m: f"<{m.group(1)}h{min(6, max(1, int(m.group(2)) + shift))}", raw)
+
+
+def _pills(match: re.Match[str]) -> str:
+    label, codes = match.group(1), match.group(2)
+    pills = " ".join(f'<span class="tag">{c}</span>' for c in _CODE_RE.findall(codes))
+    return f'<p class="tags">{label}{" " if label else ""}{pills}</p>'
+
+
+def _mark_external(match: re.Match[str]) -> str:
+    href, rest, text = match.group(1), match.group(2), match.group(3)
+    plain = html.unescape(re.sub(r"<[^>]+>", "", text)).strip()
+    shows_url = plain.rstrip("/") in {href.rstrip("/"), href.split("://", 1)[-1].rstrip("/")}
+    cls = "" if shows_url else ' class="ext"'
+    return f'<a href="{href}"{cls}{rest}>{text}</a>'
+
+
+def _headings(safe: str) -> list[tuple[int, str, str]]:
+    found = []
+    for m in re.finditer(r'<h([1-6]) id="([^"]+)">(.*?)</h\1>', safe, re.S):
+        text = html.unescape(re.sub(r"<[^>]+>", "", m.group(3))).strip()
+        found.append((int(m.group(1)), m.group(2), text))
+    return found
+
+
+def inline_tags(text: str) -> str:
+    """Escape a one-line front-matter string, turning `backticked` runs into tag pills."""
+    escaped = html.escape(text)
+    return re.sub(r"`([^`]+)`", r'<span class="tag">\1</span>', escaped)

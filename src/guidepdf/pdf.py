@@ -1,0 +1,224 @@
+"""HTML → PDF with WeasyPrint (the only module that imports it), through a sandboxed URL fetcher."""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import logging
+import mimetypes
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
+
+from .errors import RenderError
+from .guide import Guide
+from .options import RenderOptions
+from .templating import Page, build_page
+
+log = logging.getLogger(__name__)
+
+_CSS_URL_RE = re.compile(r"""url\(\s*(['"]?)([^'")]+)\1\s*\)""")
+_IMG_SRC_RE = re.compile(r"""(<img\b[^>]*?\bsrc=)(["'])([^"']*)\2""", re.I)
+
+
+class FetchRefused(ValueError):
+    """The sandbox refused a URL: outside the allowed folders, or network without permission."""
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A finished PDF, its page count and the URLs the sandbox refused to fetch."""
+
+    pdf: bytes
+    pages: int
+    refused: tuple[str, ...] = ()
+
+
+@functools.cache
+def _fetcher_class() -> type:
+    """Build the URLFetcher subclass on first use, so importing guidepdf does not import WeasyPrint."""
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    class SandboxFetcher(URLFetcher):
+        """Reads files only under the given roots; http(s) only when allowed; nothing else."""
+
+        def __init__(self, roots: Iterable[Path], *, allow_network: bool = False) -> None:
+            super().__init__(timeout=10, allow_redirects=allow_network)
+            self.roots = tuple(Path(r).resolve() for r in roots)
+            self.allow_network = allow_network
+            self.refused: list[str] = []
+
+        def fetch(self, url: str, headers: dict[str, str] | None = None) -> Any:
+            scheme = url.split(":", 1)[0].lower() if ":" in url else ""
+            if scheme == "data":
+                return super().fetch(url, headers)
+            if scheme == "file":
+                path = self.local_path(url)
+                mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+                return URLFetcherResponse(url, body=path.read_bytes(), headers={"Content-Type": mime})
+            if scheme in ("http", "https") and self.allow_network:
+                return super().fetch(url, headers)
+            self.refused.append(url)
+            raise FetchRefused(f"not allowed to fetch {url} (use --allow-network for http/https)")
+
+        def local_path(self, url: str) -> Path:
+            path = Path(url2pathname(urlsplit(url).path)).resolve()
+            if not any(path.is_relative_to(root) for root in self.roots):
+                self.refused.append(url)
+                raise FetchRefused(f"not allowed to read {path}: outside the guide and theme folders")
+            if not path.is_file():
+                raise FileNotFoundError(f"no such file: {path}")
+            return path
+
+    return SandboxFetcher
+
+
+def make_fetcher(roots: Iterable[Path], *, allow_network: bool = False) -> Any:
+    """A `weasyprint.urls.URLFetcher` reading only files under `roots` and, if allowed, http(s)."""
+    return _fetcher_class()(roots, allow_network=allow_network)
+
+
+def page_fetcher(page: Page) -> Any:
+    """The fetcher for one page: its guide's folder and the theme folders."""
+    roots = (page.base_dir, *page.options.theme_roots)
+    return make_fetcher(roots, allow_network=page.options.allow_network)
+
+
+def _page_size_css(options: RenderOptions) -> str:
+    return f"@page {{ size: {options.page_size}; }}"
+
+
+@functools.lru_cache(maxsize=8)
+def _theme(key: tuple[Any, ...], options: RenderOptions) -> tuple[Any, list[Any]]:
+    """Parsed stylesheets and their fonts, kept for the life of a (warm) process."""
+    weasyprint = _weasyprint()
+    from weasyprint.text.fonts import FontConfiguration
+
+    fonts = FontConfiguration()
+    fetcher = make_fetcher(options.theme_roots, allow_network=options.allow_network)
+    sheets = []
+    for path in options.stylesheets:
+        try:
+            sheets.append(weasyprint.CSS(filename=str(path), url_fetcher=fetcher, font_config=fonts))
+        except OSError as exc:
+            raise RenderError(f"{path}: cannot read stylesheet: {exc.strerror or exc}") from None
+    sheets.append(weasyprint.CSS(string=_page_size_css(options), font_config=fonts))
+    return fonts, sheets
+
+
+def _theme_key(options: RenderOptions) -> tuple[Any, ...]:
+    stamps = []
+    for path in options.stylesheets:
+        try:
+            stat = path.stat()
+            stamps.append((str(path.resolve()), stat.st_mtime_ns, stat.st_size))
+        except OSError:
+            stamps.append((str(path), 0, 0))
+    return tuple(stamps)
+
+
+def _weasyprint() -> Any:
+    import weasyprint
+
+    return weasyprint
+
+
+def pdf_options(options: RenderOptions) -> dict[str, Any]:
+    """WeasyPrint `write_pdf` options for a render."""
+    return {"pdf_variant": options.pdf_variant.lower() if options.pdf_variant else None}
+
+
+def page_to_pdf(page: Page, **write_options: Any) -> Rendered:
+    """Lay out and write one page of HTML; deterministic for the same HTML, theme and options."""
+    weasyprint = _weasyprint()
+    options = page.options
+    fonts, sheets = _theme(_theme_key(options), replace(options, as_of=None))
+    fetcher = page_fetcher(page)
+    try:
+        html = weasyprint.HTML(string=page.html, base_url=page.base_dir.as_uri() + "/", url_fetcher=fetcher)
+        document = html.render(font_config=fonts, stylesheets=sheets)
+        identifier = hashlib.sha256(page.html.encode("utf-8")).hexdigest()[:32].encode("ascii")
+        pdf = document.write_pdf(pdf_identifier=identifier, **{**pdf_options(options), **write_options})
+    except RenderError:
+        raise
+    except Exception as exc:  # WeasyPrint raises many kinds; one line is what a user needs
+        raise RenderError(f"PDF rendering failed: {type(exc).__name__}: {exc}") from exc
+    return Rendered(pdf=pdf, pages=len(document.pages), refused=tuple(fetcher.refused))
+
+
+def render_brief(guide: Guide, options: RenderOptions | None = None) -> Rendered:
+    """A guide's brief as a `Rendered` PDF with its page count."""
+    options = (options or RenderOptions()).pinned()
+    return page_to_pdf(build_page(guide, options))
+
+
+def render_pdf(guide: Guide, options: RenderOptions | None = None) -> bytes:
+    """A guide's brief as PDF bytes."""
+    return render_brief(guide, options).pdf
+
+
+def render_html(guide: Guide, options: RenderOptions | None = None) -> str:
+    """A guide's brief as one self-contained HTML page: styles inline, fonts and images as data URIs.
+
+    A browser or the `weasyprint` command renders it the same way as `render_pdf`.
+    """
+    options = (options or RenderOptions()).pinned()
+    page = build_page(guide, options)
+    return inline_page(page)
+
+
+def inline_page(page: Page) -> str:
+    """Inline the theme's stylesheets and every local resource of `page` (read through the sandbox)."""
+    options = page.options
+    theme_fetcher = make_fetcher(options.theme_roots, allow_network=False)
+    css_parts = []
+    for path in options.stylesheets:
+        text = path.read_text(encoding="utf-8")
+        css_parts.append(_inline_css_urls(text, path.resolve().parent, theme_fetcher))
+    css_parts.append(_page_size_css(options))
+    style = "<style>\n" + "\n".join(css_parts) + "\n</style>\n"
+    guide_fetcher = page_fetcher(page)
+    html = _IMG_SRC_RE.sub(lambda m: _inline_img(m, page.base_dir, guide_fetcher), page.html)
+    return html.replace("</head>", style + "</head>", 1)
+
+
+def _data_uri(path: Path) -> str:
+    mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    if path.suffix.lower() == ".otf":
+        mime = "font/otf"
+    return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
+
+
+def _resolve_local(ref: str, base: Path, fetcher: Any) -> str | None:
+    """A data URI for a relative or file: reference inside the sandbox, else None."""
+    if ref.startswith(("data:", "#")):
+        return ref
+    parts = urlsplit(ref)
+    if parts.scheme and parts.scheme != "file":
+        return None
+    url = ref if parts.scheme == "file" else (base / url2pathname(parts.path)).as_uri()
+    try:
+        return _data_uri(fetcher.local_path(url))
+    except (OSError, ValueError):
+        return None
+
+
+def _inline_css_urls(css: str, base: Path, fetcher: Any) -> str:
+    def swap(match: re.Match[str]) -> str:
+        inlined = _resolve_local(match.group(2), base, fetcher)
+        return f'url("{inlined}")' if inlined else match.group(0)
+
+    return _CSS_URL_RE.sub(swap, css)
+
+
+def _inline_img(match: re.Match[str], base: Path, fetcher: Any) -> str:
+    src = match.group(3)
+    if urlsplit(src).scheme in ("http", "https"):
+        return match.group(0)
+    inlined = _resolve_local(src, base, fetcher)
+    return f"{match.group(1)}{match.group(2)}{inlined or ''}{match.group(2)}"
