@@ -130,18 +130,25 @@ def _slug_id(value: str, sep: str) -> str:
     return "s-" + (slugify(value) or "section")
 
 
-def render_body(text: str, *, drop_title: str | None = None, top_level: int = 2) -> Body:
+def render_body(
+    text: str,
+    *,
+    drop_title: str | None = None,
+    drop_tags: tuple[str, ...] = (),
+    top_level: int = 2,
+) -> Body:
     """Markdown → sanitized HTML with headings shifted so the body's highest is `top_level`.
 
     A leading heading that merely repeats the guide's title (`drop_title` words all present)
-    is dropped, since the brief prints its own title block.
+    is dropped, since the brief prints its own title block; so is a line of `backticked` tags
+    that repeats `drop_tags` (the front matter's tags, which the title block shows as pills).
     """
     md = markdown.Markdown(extensions=_EXTENSIONS, extension_configs=_EXTENSION_CONFIGS)
     raw = md.convert(text)
     raw = _drop_leading_title(raw, drop_title)
     raw = _shift_headings(raw, top_level)
     raw = _ALIGN_RE.sub(r' class="align-\1"', raw)
-    raw = _TAG_LINE_RE.sub(_pills, raw)
+    raw = _TAG_LINE_RE.sub(lambda m: _pills(m, frozenset(drop_tags)), raw)
     raw = _CALLOUT_RE.sub(r'<blockquote class="callout"><p><strong>\1:</strong>', raw)
     raw = _LINK_RE.sub(_mark_external, raw)
     safe = sanitize(raw)
@@ -183,8 +190,10 @@ def _shift_headings(raw: str, top_level: int) -> str:
     return _HEADING_TAG_RE.sub(lambda m: f"<{m.group(1)}h{min(6, max(1, int(m.group(2)) + shift))}", raw)
 
 
-def _pills(match: re.Match[str]) -> str:
+def _pills(match: re.Match[str], repeated: frozenset[str]) -> str:
     label, codes = match.group(1), match.group(2)
+    if repeated and {html.unescape(c).strip() for c in _CODE_RE.findall(codes)} == repeated:
+        return ""
     pills = " ".join(f'<span class="tag">{c}</span>' for c in _CODE_RE.findall(codes))
     return f'<p class="tags">{label}{" " if label else ""}{pills}</p>'
 

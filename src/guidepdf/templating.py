@@ -78,7 +78,7 @@ def get_template(name: str, options: RenderOptions) -> jinja2.Template:
 
 def brief_context(guide: Guide, options: RenderOptions) -> dict[str, Any]:
     """What every brief template receives (documented in the README)."""
-    body = render_body(guide.body, drop_title=_title_words(guide))
+    body = render_body(guide.body, drop_title=_title_words(guide), drop_tags=guide.tags)
     as_of = options.today
     return {
         "guide": guide,
