@@ -198,11 +198,22 @@ def _split(text: str, path: Path) -> tuple[str, str, int, int]:
     fm = text[opening.end() : closing.start()]
     body = text[closing.end() :].lstrip("\n")
     body_line = text[: len(text) - len(body)].count("\n") + 1
-    return fm, body, 2, body_line
+    # `fm` starts with the newline that ends the opening `---`, so its line 0 is file line 1.
+    return fm, body, 1, body_line
 
 
 class _Loader(yaml.SafeLoader):
     """SafeLoader: builds only plain types; anything tagged to construct an object is refused."""
+
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
+        # An impossible date such as 2026-13-45 stays text, so the field check names the field.
+        try:
+            return super().construct_yaml_timestamp(node)
+        except (ValueError, OverflowError):
+            return self.construct_scalar(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
 
 
 def _load_yaml(fm_text: str, path: Path, first_line: int) -> tuple[dict[str, Any], dict[str, int]]:
@@ -216,6 +227,8 @@ def _load_yaml(fm_text: str, path: Path, first_line: int) -> tuple[dict[str, Any
         value = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        if exc.context_mark is not None and "<stream end>" in (exc.problem or ""):
+            mark = exc.context_mark  # "unclosed [" is best reported where the [ opened
         line = first_line + mark.line if mark is not None else None
         problem = exc.problem or exc.context or "invalid YAML"
         problem = problem.replace("could not determine a constructor for the tag", "tag not allowed:")
