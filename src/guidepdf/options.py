@@ -24,6 +24,10 @@ class RenderOptions:
     pdf_variant: str | None = None
     allow_network: bool = False
     template: str = "brief.html.j2"
+    #: Tagged PDF (structure tree, reading order, alt text): on by default for accessibility.
+    tagged: bool = True
+    #: Embed the guide file and its front matter as JSON, so a brief can be traced and re-read.
+    attach_sources: bool = True
     extra: dict[str, object] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:

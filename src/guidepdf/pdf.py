@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
+import io
 import logging
 import mimetypes
 import re
@@ -18,6 +19,7 @@ from urllib.request import url2pathname
 from .errors import RenderError
 from .guide import Guide
 from .options import RenderOptions
+from .sources import AttachmentSpec, source_attachments
 from .templating import Page, build_page
 
 log = logging.getLogger(__name__)
@@ -129,21 +131,80 @@ def _weasyprint() -> Any:
 
 
 def pdf_options(options: RenderOptions) -> dict[str, Any]:
-    """WeasyPrint `write_pdf` options for a render."""
-    return {"pdf_variant": options.pdf_variant.lower() if options.pdf_variant else None}
+    """WeasyPrint `write_pdf` options for a render: the variant, and tags unless turned off.
+
+    PDF/UA-1 is tagged whatever `tagged` says: an untagged PDF/UA file would be a contradiction.
+    """
+    variant = options.pdf_variant.lower() if options.pdf_variant else None
+    return {"pdf_variant": variant, "pdf_tags": options.tagged or variant == "pdf/ua-1"}
 
 
-def page_to_pdf(page: Page, **write_options: Any) -> Rendered:
-    """Lay out and write one page of HTML; deterministic for the same HTML, theme and options."""
+def make_attachments(specs: Iterable[AttachmentSpec], fetcher: Any) -> list[Any]:
+    """WeasyPrint `Attachment`s for `specs`; URLs are read through `fetcher` (the sandbox)."""
+    weasyprint = _weasyprint()
+    attachments = []
+    for spec in specs:
+        source: dict[str, Any] = {"url": spec.url} if spec.url else {"file_obj": io.BytesIO(spec.data or b"")}
+        attachments.append(
+            weasyprint.Attachment(
+                **source,
+                url_fetcher=fetcher,
+                name=spec.name,
+                description=spec.description,
+                created=spec.created,  # WeasyPrint would stamp now(): fixed dates keep bytes stable
+                modified=spec.created,
+                relationship=spec.relationship,
+            )
+        )
+    return attachments
+
+
+def _mark_relationships(specs: Iterable[AttachmentSpec]) -> Any:
+    """A `write_pdf` finisher giving each embedded file its AFRelationship and listing it in /AF.
+
+    WeasyPrint writes these only for PDF/A-3; a plain brief deserves the same machine-readable link.
+    """
+    relationships = {spec.name: spec.relationship for spec in specs}
+
+    def finish(document: Any, pdf: Any) -> None:
+        import pydyf
+
+        if "AF" in pdf.catalog:  # PDF/A-3 wrote it (listing each file twice): keep one of each
+            pdf.catalog["AF"] = pydyf.Array(dict.fromkeys(pdf.catalog["AF"]))
+            return
+        files = pydyf.Array()
+        for obj in pdf.objects:
+            if isinstance(obj, dict) and obj.get("Type") == "/Filespec":
+                relationship = relationships.get(str(getattr(obj.get("UF"), "string", "")))
+                if relationship:
+                    obj["AFRelationship"] = f"/{relationship}"
+                    files.append(obj.reference)  # type: ignore[attr-defined]  # a pydyf.Dictionary
+        if files:
+            pdf.catalog["AF"] = files
+
+    return finish
+
+
+def page_to_pdf(page: Page, *, attachments: Iterable[AttachmentSpec] = (), **write_options: Any) -> Rendered:
+    """Lay out and write one page of HTML; deterministic for the same HTML, theme and options.
+
+    `attachments` are embedded as files, read through the page's sandbox fetcher.
+    """
     weasyprint = _weasyprint()
     options = page.options
     fonts, sheets = _theme(_theme_key(options), replace(options, as_of=None))
     fetcher = page_fetcher(page)
+    specs = tuple(attachments)
     try:
         html = weasyprint.HTML(string=page.html, base_url=page.base_dir.as_uri() + "/", url_fetcher=fetcher)
         document = html.render(font_config=fonts, stylesheets=sheets)
         identifier = hashlib.sha256(page.html.encode("utf-8")).hexdigest()[:32].encode("ascii")
-        pdf = document.write_pdf(pdf_identifier=identifier, **{**pdf_options(options), **write_options})
+        extra = dict(write_options)
+        if specs:
+            extra["attachments"] = [*make_attachments(specs, fetcher), *extra.get("attachments", ())]
+            if "finisher" not in extra:
+                extra["finisher"] = _mark_relationships(specs)
+        pdf = document.write_pdf(pdf_identifier=identifier, **{**pdf_options(options), **extra})
     except RenderError:
         raise
     except Exception as exc:  # WeasyPrint raises many kinds; one line is what a user needs
@@ -154,7 +215,8 @@ def page_to_pdf(page: Page, **write_options: Any) -> Rendered:
 def render_brief(guide: Guide, options: RenderOptions | None = None) -> Rendered:
     """A guide's brief as a `Rendered` PDF with its page count."""
     options = (options or RenderOptions()).pinned()
-    return page_to_pdf(build_page(guide, options))
+    attachments = source_attachments(guide) if options.attach_sources else ()
+    return page_to_pdf(build_page(guide, options), attachments=attachments)
 
 
 def render_pdf(guide: Guide, options: RenderOptions | None = None) -> bytes:
