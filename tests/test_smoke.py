@@ -6,7 +6,6 @@ from datetime import date
 from pathlib import Path
 
 from conftest import pdfinfo, pdftotext
-
 from guidepdf import RenderOptions, load_guide, render_pdf
 
 
