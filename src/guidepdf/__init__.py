@@ -2,6 +2,7 @@
 
 __version__ = "0.1.0"
 
+from .check import Finding, check_guide, check_guides, check_paths
 from .errors import GuideError, GuidepdfError, RenderError, UsageError
 from .guide import Compensation, Guide, load_guide, parse_guide
 from .options import RenderOptions
@@ -9,6 +10,7 @@ from .pdf import render_html, render_pdf
 
 __all__ = [
     "Compensation",
+    "Finding",
     "Guide",
     "GuideError",
     "GuidepdfError",
@@ -16,6 +18,9 @@ __all__ = [
     "RenderOptions",
     "UsageError",
     "__version__",
+    "check_guide",
+    "check_guides",
+    "check_paths",
     "load_guide",
     "parse_guide",
     "render_html",

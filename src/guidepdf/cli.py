@@ -172,3 +172,36 @@ def render(
     click.echo(f"{rendered} rendered, {result.count('skipped')} skipped, {failed} failed", err=True)
     if failed:
         sys.exit(1)
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
+@click.option(
+    "--as-of",
+    callback=parse_day,
+    metavar="YYYY-MM-DD",
+    help="Date to judge review deadlines and future dates against (default today).",
+)
+@click.option("--allow-network", is_flag=True, help="Do not warn about remote images.")
+def check(inputs: tuple[str, ...], fmt: str, strict: bool, as_of: date | None, allow_network: bool) -> None:
+    """Check guides without rendering: schema, figures, currencies, dates, images, HTML that is removed."""
+    import json
+
+    from .check import check_paths
+
+    result = check_paths(inputs, as_of, allow_network=allow_network)
+    for missing in result.missing:
+        click.echo(f"error: {missing}: no such file, folder or matching guide", err=True)
+    if not result.checked:
+        raise UsageError("no guides selected: " + ", ".join(inputs))
+    if fmt == "json":
+        click.echo(json.dumps([f.as_dict() for f in result.findings], indent=2, ensure_ascii=False))
+    else:
+        for finding in result.findings:
+            click.echo(str(finding))
+    errors, warnings = len(result.errors), len(result.warnings)
+    click.echo(f"{len(result.checked)} checked, {errors} errors, {warnings} warnings", err=True)
+    if errors or result.missing or (strict and warnings):
+        sys.exit(1)

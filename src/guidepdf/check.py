@@ -1,0 +1,388 @@
+"""Find problems in guides before rendering: schema, figures, currencies, dates, images and stripped HTML."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
+from datetime import date
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from .currencies import is_currency
+from .errors import GuideError
+from .guide import Compensation, Guide, load_guide
+from .inputs import expand_inputs
+from .markup import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, URL_SCHEMES
+
+#: Fields a complete guide gives; each one missing is a warning.
+RECOMMENDED_FIELDS = (
+    "company",
+    "role",
+    "last_updated",
+    "next_review_due",
+    "data_quality",
+    "data_sources",
+    "compensation",
+)
+DATA_QUALITIES = ("high", "medium", "low")
+#: A stated total may differ from base + stock + bonus by this fraction (rounding in the sources).
+TOTAL_TOLERANCE = 0.01
+_PAIRS = (
+    ("base_low", "base_high"),
+    ("stock_low", "stock_high"),
+    ("bonus_low", "bonus_high"),
+    ("total_comp_low", "total_comp_high"),
+)
+_HARMLESS_TAGS = frozenset({"html", "head", "body"})
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem in one guide: where it is, how bad (`error` or `warning`), a stable code and a message."""
+
+    file: str
+    field: str | None
+    line: int | None
+    severity: str
+    code: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        parts = [where, *([self.field] if self.field else []), self.severity, self.message]
+        return ": ".join(parts)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The finding as a JSON-ready dict."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """Every finding for the checked guides, the guides checked, and the inputs that matched nothing."""
+
+    findings: tuple[Finding, ...]
+    checked: tuple[str, ...]
+    missing: tuple[str, ...] = ()
+
+    @property
+    def errors(self) -> tuple[Finding, ...]:
+        """The findings that are errors."""
+        return tuple(f for f in self.findings if f.severity == "error")
+
+    @property
+    def warnings(self) -> tuple[Finding, ...]:
+        """The findings that are warnings."""
+        return tuple(f for f in self.findings if f.severity == "warning")
+
+
+def check_guide(
+    path: Path | str, as_of: date | None = None, *, allow_network: bool = False
+) -> tuple[Finding, ...]:
+    """Every problem in the guide at `path`, judged on `as_of` (default today); never raises on bad input."""
+    as_of = as_of or date.today()
+    try:
+        guide = load_guide(path)
+    except GuideError as exc:
+        return (Finding(exc.path, exc.field, exc.line, "error", "schema", exc.message),)
+    return tuple(_GuideCheck(guide, as_of, allow_network).run())
+
+
+def check_guides(
+    paths: Iterable[Path | str], as_of: date | None = None, *, allow_network: bool = False
+) -> tuple[Finding, ...]:
+    """The findings for each guide file in `paths`, in order."""
+    as_of = as_of or date.today()
+    return tuple(f for p in paths for f in check_guide(p, as_of, allow_network=allow_network))
+
+
+def check_paths(
+    inputs: Iterable[str | Path], as_of: date | None = None, *, allow_network: bool = False
+) -> CheckResult:
+    """Expand INPUT arguments (files, folders, globs) like `render` does and check every guide found."""
+    selection = expand_inputs(inputs)
+    findings = check_guides(selection.paths, as_of, allow_network=allow_network)
+    return CheckResult(
+        findings=findings, checked=tuple(str(p) for p in selection.paths), missing=selection.missing
+    )
+
+
+class _GuideCheck:
+    """The checks on one loaded guide; each method yields findings."""
+
+    def __init__(self, guide: Guide, as_of: date, allow_network: bool) -> None:
+        self.guide = guide
+        self.file = str(guide.path)
+        self.as_of = as_of
+        self.allow_network = allow_network
+        self.lines = field_lines(guide)
+
+    def finding(self, where: str | None, severity: str, code: str, message: str, line: int | None = None):
+        if line is None and where:
+            line = self.lines.get(where) or self.lines.get(where.split(".")[0])
+        return Finding(self.file, where, line, severity, code, message)
+
+    def run(self) -> Iterator[Finding]:
+        yield from self.missing_fields()
+        yield from self.dates()
+        yield from self.data_quality()
+        yield from self.regions()
+        yield from self.body()
+
+    def missing_fields(self) -> Iterator[Finding]:
+        meta = self.guide.meta
+        for name in RECOMMENDED_FIELDS:
+            value = meta.get(name)
+            if value is None or value == "" or value == [] or value == {}:
+                yield self.finding(name, "warning", "missing-field", "recommended field is missing")
+
+    def dates(self) -> Iterator[Finding]:
+        guide = self.guide
+        if guide.review_overdue(self.as_of):
+            days = (self.as_of - guide.next_review_due).days if guide.next_review_due else 0
+            yield self.finding(
+                "next_review_due",
+                "warning",
+                "review-overdue",
+                f"review overdue: due {guide.next_review_due}, {days} days before {self.as_of}",
+            )
+        if guide.last_updated is not None and guide.last_updated > self.as_of:
+            yield self.finding(
+                "last_updated",
+                "error",
+                "future-date",
+                f"{guide.last_updated} is in the future (as of {self.as_of})",
+            )
+        if guide.last_updated and guide.next_review_due and guide.next_review_due < guide.last_updated:
+            yield self.finding(
+                "next_review_due",
+                "warning",
+                "review-before-update",
+                f"review due {guide.next_review_due} is before the last update {guide.last_updated}",
+            )
+
+    def data_quality(self) -> Iterator[Finding]:
+        quality = self.guide.data_quality
+        if quality is not None and quality.lower() not in DATA_QUALITIES:
+            yield self.finding(
+                "data_quality",
+                "warning",
+                "data-quality",
+                f"expected one of {', '.join(DATA_QUALITIES)}, got {quality!r}",
+            )
+
+    def regions(self) -> Iterator[Finding]:
+        # The loader skips null entries, so map each region back to its index in the file.
+        raw = self.guide.meta.get("compensation")
+        raw_list = [raw] if isinstance(raw, dict) else raw if isinstance(raw, list) else []
+        indexes = [i for i, item in enumerate(raw_list) if item is not None]
+        regions = list(zip(indexes, self.guide.compensation, strict=False))
+        any_figures = any(comp.has_figures for _, comp in regions)
+        seen: dict[str, int] = {}
+        for i, comp in regions:
+            where = f"compensation[{i}]"
+            yield from self.ranges(comp, where)
+            yield from self.total(comp, where)
+            yield from self.currency(comp, where)
+            if comp.region:
+                key = " ".join(comp.region.lower().split())
+                if key in seen:
+                    yield self.finding(
+                        f"{where}.region",
+                        "error",
+                        "duplicate-region",
+                        f"region {comp.region!r} is already given at compensation[{seen[key]}]",
+                    )
+                else:
+                    seen[key] = i
+            if any_figures and not comp.has_figures:
+                name = f"{comp.region!r} " if comp.region else ""
+                yield self.finding(
+                    where,
+                    "warning",
+                    "no-figures",
+                    f"region {name}has no figures (all null) while other regions have them",
+                )
+
+    def ranges(self, comp: Compensation, where: str) -> Iterator[Finding]:
+        for low_name, high_name in _PAIRS:
+            low, high = getattr(comp, low_name), getattr(comp, high_name)
+            if low is not None and high is not None and low > high:
+                yield self.finding(
+                    f"{where}.{low_name}",
+                    "error",
+                    "range",
+                    f"low {_num(low)} is above high {high_name} {_num(high)}",
+                )
+
+    def total(self, comp: Compensation, where: str) -> Iterator[Finding]:
+        for end in ("low", "high"):
+            total = getattr(comp, f"total_comp_{end}")
+            base = getattr(comp, f"base_{end}")
+            if total is None or base is None:
+                continue
+            bonus = getattr(comp, f"bonus_{end}")
+            bonus_label = "bonus"
+            if bonus is None and comp.bonus_pct is not None:
+                bonus, bonus_label = base * comp.bonus_pct / 100, f"bonus {_num(comp.bonus_pct)}%"
+            if bonus is None:
+                continue
+            stock = getattr(comp, f"stock_{end}")
+            parts = [f"base {_num(base)}", f"{bonus_label} {_num(bonus)}"]
+            expected = base + bonus
+            if stock is not None:
+                expected += stock
+                parts.insert(1, f"stock {_num(stock)}")
+            tolerance = max(1.0, abs(expected) * TOTAL_TOLERANCE)
+            # With stock unknown the total may include it, so only a total below the cash is wrong.
+            wrong = abs(total - expected) > tolerance if stock is not None else total < expected - tolerance
+            if wrong:
+                relation = "expected" if stock is not None else "expected at least"
+                yield self.finding(
+                    f"{where}.total_comp_{end}",
+                    "error",
+                    "total",
+                    f"total {_num(total)} does not add up: {relation} {_num(expected)} ({' + '.join(parts)})",
+                )
+
+    def currency(self, comp: Compensation, where: str) -> Iterator[Finding]:
+        if comp.currency is None:
+            if comp.has_figures:
+                yield self.finding(
+                    where, "warning", "currency", "no currency: figures will print without a symbol"
+                )
+        elif not is_currency(comp.currency):
+            yield self.finding(
+                f"{where}.currency",
+                "error",
+                "currency",
+                f"{comp.currency!r} is not an ISO 4217 currency code",
+            )
+
+    def body(self) -> Iterator[Finding]:
+        scan = _scan_body(self.guide.body)
+        for tag in scan.removed_tags:
+            yield self.finding(
+                "body", "warning", "removed-html", f"will be removed: <{tag}>", self.body_line(rf"<{tag}\b")
+            )
+        for attr, tag in scan.removed_attributes:
+            line = self.body_line(rf"\b{re.escape(attr)}\s*=")
+            message = f"will be removed: {attr}= on <{tag}>"
+            yield self.finding("body", "warning", "removed-html", message, line)
+        for url in scan.removed_links:
+            line = self.body_line(re.escape(url))
+            yield self.finding("body", "warning", "removed-html", f"will be removed: link to {url}", line)
+        for src in scan.images:
+            yield from self.image(src)
+
+    def image(self, src: str) -> Iterator[Finding]:
+        line = self.body_line(re.escape(src))
+        parts = urlsplit(src)
+        scheme = parts.scheme.lower()
+        if scheme in URL_SCHEMES or (not scheme and parts.netloc):
+            if not self.allow_network:
+                message = f"remote image {src} is not fetched without --allow-network"
+                yield self.finding("body", "warning", "image-remote", message, line)
+            return
+        if scheme:
+            message = f"will be removed: image source {src[:60]} ({scheme}: URLs are not allowed)"
+            yield self.finding("body", "warning", "removed-html", message, line)
+            return
+        folder = self.guide.path.parent.resolve()
+        target = (folder / unquote(parts.path)).resolve()
+        if not target.is_relative_to(folder):
+            absolute = parts.path.startswith("/")
+            message = f"image {src} is outside the guide's folder and will not be read"
+            yield self.finding("body", "warning" if absolute else "error", "image-outside", message, line)
+        elif not target.is_file():
+            yield self.finding("body", "error", "image-missing", f"image {src} does not exist", line)
+        else:
+            yield from self.image_size(src, target, line)
+
+    def image_size(self, src: str, target: Path, line: int | None) -> Iterator[Finding]:
+        from .images import oversize_reason
+
+        try:
+            reason = oversize_reason(target.read_bytes())
+        except OSError as exc:
+            reason = f"cannot read: {exc.strerror or exc}"
+        if reason:
+            yield self.finding("body", "error", "image-refused", f"image {src}: {reason}", line)
+
+    def body_line(self, pattern: str) -> int | None:
+        """The file line of the first body line matching `pattern` (case-insensitive)."""
+        found = re.search(pattern, self.guide.body, re.IGNORECASE)
+        if found is None:
+            return None
+        return self.guide.body_line + self.guide.body.count("\n", 0, found.start())
+
+
+@dataclass(frozen=True)
+class _BodyScan:
+    """What the Markdown of a body turns into that matters before sanitizing: images and doomed HTML."""
+
+    images: tuple[str, ...]
+    removed_tags: tuple[str, ...]
+    removed_attributes: tuple[tuple[str, str], ...]
+    removed_links: tuple[str, ...]
+
+
+class _TagCollector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.images: dict[str, None] = {}
+        self.tags: dict[str, None] = {}
+        self.attributes: dict[tuple[str, str], None] = {}
+        self.links: dict[str, None] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in ALLOWED_TAGS:
+            if tag not in _HARMLESS_TAGS:
+                self.tags.setdefault(tag, None)
+            return
+        allowed = ALLOWED_ATTRIBUTES.get(tag, set()) | ALLOWED_ATTRIBUTES["*"]
+        for name, value in attrs:
+            # Markdown writes align styles and classes itself; the pipeline rewrites or filters those.
+            if name.startswith("on") or (name not in allowed and name not in ("class", "style")):
+                self.attributes.setdefault((name, tag), None)
+            elif name in ("href", "src") and value:
+                scheme = urlsplit(value.strip()).scheme.lower()
+                if tag == "img":
+                    self.images.setdefault(value.strip(), None)
+                elif scheme and scheme not in URL_SCHEMES:
+                    self.links.setdefault(value.strip(), None)
+
+
+def _scan_body(body: str) -> _BodyScan:
+    import markdown
+
+    from .markup import _EXTENSION_CONFIGS, _EXTENSIONS
+
+    html = markdown.Markdown(extensions=_EXTENSIONS, extension_configs=_EXTENSION_CONFIGS).convert(body)
+    collector = _TagCollector()
+    collector.feed(html)
+    collector.close()
+    return _BodyScan(
+        images=tuple(collector.images),
+        removed_tags=tuple(collector.tags),
+        removed_attributes=tuple(collector.attributes),
+        removed_links=tuple(collector.links),
+    )
+
+
+def field_lines(guide: Guide) -> dict[str, int]:
+    """The file line of each front-matter field path (`compensation[1].base_low`), where known."""
+    from .guide import _load_yaml, _split
+
+    try:
+        fm_text, _body, fm_line, _ = _split(guide.source, guide.path)
+        return _load_yaml(fm_text, guide.path, fm_line)[1] if fm_text.strip() else {}
+    except GuideError:
+        return {}
+
+
+def _num(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
