@@ -11,6 +11,7 @@ import jinja2
 from markupsafe import Markup
 
 from . import __version__
+from .chart import build_chart
 from .errors import RenderError, TemplateNotFound
 from .guide import Guide, slugify
 from .markup import inline_tags, render_body
@@ -61,6 +62,7 @@ def environment(user_dirs: tuple[Path, ...] = ()) -> jinja2.Environment:
         tags=lambda text: Markup(inline_tags(str(text))) if text else "",
     )
     env.globals["guidepdf_version"] = __version__
+    env.globals["chart_data"] = build_chart
     return env
 
 
@@ -102,6 +104,8 @@ def render_template(name: str, context: dict[str, Any], options: RenderOptions) 
         return template.render(context)
     except jinja2.TemplateError as exc:
         raise RenderError(f"template {name!r}: {exc}") from None
+    except Exception as exc:  # a theme's template can fail in any way; the user needs one line
+        raise RenderError(f"template {name!r}: {type(exc).__name__}: {exc}") from None
 
 
 def build_page(guide: Guide, options: RenderOptions | None = None) -> Page:

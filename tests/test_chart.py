@@ -1,0 +1,107 @@
+"""The range chart: front-matter figures on per-region scales, null regions labelled, text alternative."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+
+import pypdf
+import pytest
+
+from conftest import SEEDS, pdftotext
+from guidepdf import RenderOptions, load_guide, render_pdf
+from guidepdf.chart import build_chart
+from guidepdf.guide import Compensation
+from guidepdf.templating import build_page
+
+AS_OF = date(2026, 11, 23)
+REFERENCE = Path(__file__).parent / "data" / "reference.md"
+
+
+def page_html(path: Path) -> str:
+    return build_page(load_guide(path), RenderOptions(as_of=AS_OF)).html
+
+
+def test_every_region_gets_a_row_on_its_own_scale() -> None:
+    chart = build_chart(load_guide(SEEDS / "aurelian-systems-engineering-manager.md").compensation)
+    assert [row.currency for row in chart.rows] == ["USD", "GBP", "CHF", "JPY"]
+    for row in chart.rows:
+        assert max(bar.end for bar in row.bars) == pytest.approx(1.0)  # own scale: the top figure spans it
+        total = next(bar for bar in row.bars if bar.kind == "total")
+        for part in row.bars:
+            assert 0 <= part.start <= part.end <= total.end
+    tokyo = chart.rows[3]
+    assert tokyo.bars[0].label == "¥27.50M–¥41.40M"
+    assert chart.mixed_currencies
+
+
+def test_null_regions_are_kept_and_described_as_having_no_figures() -> None:
+    chart = build_chart(load_guide(REFERENCE).compensation)
+    assert [row.region for row in chart.rows] == ["New York (HQ)", "London", "Hong Kong"]
+    assert [row.has_figures for row in chart.rows] == [True, False, False]
+    assert [bar.kind for bar in chart.rows[0].bars] == ["total", "base", "bonus"]  # no stock: no stock bar
+    assert "London (GBP): no figures." in chart.description
+    assert "New York (HQ) (USD): total $525K–$775K; base $250K–$350K; bonus $275K–$425K." in chart.description
+
+
+def test_bonus_given_only_as_a_percentage_is_estimated_from_base() -> None:
+    row = build_chart([Compensation(region="SG", currency="SGD", base_low=100, base_high=200, bonus_pct=10)])
+    bonus = row.rows[0].bars[-1]
+    assert (bonus.kind, bonus.label, bonus.estimated) == ("bonus", "10% of base", True)
+    assert (bonus.start, bonus.end) == pytest.approx((0.05, 0.1))
+    alone = build_chart([Compensation(region="X", bonus_pct=12)]).rows[0]
+    assert [(b.label, b.end) for b in alone.bars] == [("12% of base", 0.0)]
+
+
+def test_chart_sits_in_the_glance_panel_with_a_text_alternative() -> None:
+    html = page_html(REFERENCE)
+    glance = html[html.index('<section class="glance"') : html.index("</section>")]
+    assert glance.count("<svg") == 1 and html.count("<svg") == 1
+    svg = glance[glance.index("<svg") : glance.index("</svg>")]
+    assert (
+        'role="img"' in svg
+        and 'aria-labelledby="chart-jane-street-ml-ai-engineer-title chart-jane-street-ml-ai-engineer-desc"'
+        in svg
+    )
+    title = re.search(r"<title[^>]*>(.*?)</title>", svg, re.S)
+    assert title and "Hong Kong (HKD): no figures." in title.group(1)
+    assert svg.count("no figures") == 4  # two rows drawn, two named in the title; nothing dropped
+
+
+def test_guide_content_cannot_smuggle_svg(tmp_path: Path) -> None:
+    guide = tmp_path / "g.md"
+    guide.write_text('# Hi\n\n<svg onload="alert(1)"><circle r="5"/></svg>\n\n<img src="x.svg">\n')
+    html = page_html(guide)
+    assert "<svg" not in html and "<circle" not in html  # no regions: no chart, and the body's svg is gone
+
+
+@pytest.fixture(scope="module")
+def reference_pdf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("chart") / "brief.pdf"
+    path.write_bytes(render_pdf(load_guide(REFERENCE), RenderOptions(as_of=AS_OF)))
+    return path
+
+
+def test_reader_sees_the_chart_labels_and_caption(reference_pdf: Path) -> None:
+    text = pdftotext(reference_pdf)
+    assert text.count("no figures") == 2
+    assert "own scale in its own currency" in " ".join(text.split())
+
+
+def test_tagged_figure_carries_the_description_as_alt_text(reference_pdf: Path) -> None:
+    reader = pypdf.PdfReader(reference_pdf)
+    alts = []
+    stack = [reader.trailer["/Root"]["/StructTreeRoot"]]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, pypdf.generic.IndirectObject):
+            node = node.get_object()
+        if isinstance(node, pypdf.generic.ArrayObject):
+            stack.extend(node)
+        elif isinstance(node, pypdf.generic.DictionaryObject):
+            if node.get("/S") == "/Figure":
+                alts.append(str(node.get("/Alt", "")))
+            if "/K" in node:
+                stack.append(node["/K"])
+    assert any("London (GBP): no figures." in alt for alt in alts), alts
