@@ -1,0 +1,153 @@
+"""`guidepdf render` through the CLI: files, folders, globs, outputs, formats and exit statuses."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import SEEDS, pdfinfo, pdftotext
+from guidepdf.cli import main
+
+GOOD = ["kestrel-games-product-designer.md", "saffron-health-data-engineer.md"]
+
+
+def run(*args: str) -> object:
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+@pytest.fixture
+def guides(tmp_path: Path) -> Path:
+    folder = tmp_path / "guides"
+    (folder / "nested").mkdir(parents=True)
+    shutil.copy(SEEDS / GOOD[0], folder / GOOD[0])
+    shutil.copy(SEEDS / GOOD[1], folder / "nested" / "saffron.markdown")
+    (folder / "notes.rst").write_text("not a guide", encoding="utf-8")
+    return folder
+
+
+def test_one_file_to_a_named_pdf(tmp_path: Path) -> None:
+    out = tmp_path / "brief.pdf"
+    result = run("render", str(SEEDS / GOOD[0]), "-o", str(out), "--as-of", "2026-11-23")
+    assert result.exit_code == 0, result.output
+    assert "Kestrel Games — Product Designer" in pdftotext(out)
+    assert not list(tmp_path.glob(".*.part"))
+
+
+def test_folder_recursively_into_named_outputs(guides: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = run("render", str(guides), "-o", str(out))
+    assert result.exit_code == 0, result.output
+    pdfs = sorted(p.name for p in out.glob("*.pdf"))
+    assert pdfs == ["kestrel-games-product-designer.pdf", "saffron-health-data-engineer.pdf"]
+    for pdf in out.glob("*.pdf"):
+        assert int(pdfinfo(pdf)["Pages"]) >= 2
+
+
+def test_default_output_folder_is_out(guides: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert run("render", str(guides / GOOD[0])).exit_code == 0
+    assert (tmp_path / "out" / "kestrel-games-product-designer.pdf").exists()
+
+
+def test_glob_input(guides: Path, tmp_path: Path) -> None:
+    result = run("render", str(guides / "**" / "*.markdown"), "-o", str(tmp_path / "o"))
+    assert result.exit_code == 0, result.output
+    assert [p.name for p in (tmp_path / "o").glob("*.pdf")] == ["saffron-health-data-engineer.pdf"]
+
+
+def test_bad_guide_fails_alone(guides: Path, tmp_path: Path) -> None:
+    (guides / "broken.md").write_text("---\ncompany: x\nlast_updated: someday\n---\nBody\n", encoding="utf-8")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["render", str(guides), "-o", str(out)])
+    assert result.exit_code == 1
+    assert f"error: {guides / 'broken.md'}: line 3: last_updated: expected a date" in result.stderr
+    assert "Traceback" not in result.output
+    assert len(list(out.glob("*.pdf"))) == 2
+
+
+def test_missing_input_is_reported_and_others_still_render(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        main, ["render", str(SEEDS / GOOD[0]), str(tmp_path / "nope.md"), "-o", str(out)]
+    )
+    assert result.exit_code == 1
+    assert f"error: {tmp_path / 'nope.md'}: no such file" in result.stderr
+    assert (out / "kestrel-games-product-designer.pdf").exists()
+
+
+def test_usage_errors_exit_2(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["render", str(tmp_path / "nothing-*.md")])
+    assert result.exit_code == 2
+    assert "no guides selected" in result.stderr
+    result = CliRunner().invoke(
+        main, ["render", str(SEEDS / GOOD[0]), "--format", "html", "-o", str(tmp_path / "x.pdf")]
+    )
+    assert result.exit_code == 2
+    assert CliRunner().invoke(main, ["render", str(SEEDS / GOOD[0]), "--page-size", "A3"]).exit_code == 2
+    assert CliRunner().invoke(main, ["render", str(SEEDS / GOOD[0]), "--as-of", "tomorrow"]).exit_code == 2
+
+
+def test_name_clashes_are_resolved_and_reported(tmp_path: Path) -> None:
+    folder = tmp_path / "g"
+    folder.mkdir()
+    shutil.copy(SEEDS / GOOD[0], folder / "a.md")
+    shutil.copy(SEEDS / GOOD[0], folder / "b.md")
+    result = CliRunner().invoke(main, ["render", str(folder), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 0
+    names = sorted(p.name for p in (tmp_path / "out").glob("*.pdf"))
+    assert names == ["kestrel-games-product-designer-2.pdf", "kestrel-games-product-designer.pdf"]
+    assert "kestrel-games-product-designer-2.pdf" in result.stderr
+
+
+def test_page_size_and_as_of(tmp_path: Path) -> None:
+    out = tmp_path / "l.pdf"
+    ironbark = SEEDS / "ironbark-security-security-engineer.md"  # review due 2026-09-12
+    assert (
+        run(
+            "render", str(ironbark), "-o", str(out), "--page-size", "letter", "--as-of", "2026-06-01"
+        ).exit_code
+        == 0
+    )
+    assert "612 x 792" in pdfinfo(out)["Page size"]
+    assert "Review overdue" not in pdftotext(out)
+    assert run("render", str(ironbark), "-o", str(out), "--as-of", "2026-11-23").exit_code == 0
+    assert "Review overdue" in pdftotext(out)
+
+
+def test_html_is_self_contained_and_weasyprint_renders_it(tmp_path: Path) -> None:
+    source = SEEDS / "northwind-robotics-software-engineer.md"  # has a local image
+    html_path = tmp_path / "elsewhere" / "brief.html"
+    assert (
+        run(
+            "render", str(source), "-o", str(html_path), "--format", "html", "--as-of", "2026-11-23"
+        ).exit_code
+        == 0
+    )
+    html = html_path.read_text(encoding="utf-8")
+    assert "<style>" in html and "@font-face" in html
+    assert 'url("data:font/otf;base64,' in html
+    assert 'src="data:image/png;base64,' in html
+    assert "fonts/Inter" not in html and 'src="images/' not in html
+    pdf = tmp_path / "from-html.pdf"
+    weasyprint = Path(sys.executable).parent / "weasyprint"
+    subprocess.run([str(weasyprint), str(html_path), str(pdf)], check=True, capture_output=True, timeout=120)
+    text = pdftotext(pdf)
+    assert "Northwind Robotics — Software Engineer" in text
+    fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True).stdout
+    assert "Inter" in fonts
+    listing = subprocess.run(
+        ["pdfimages", "-list", str(pdf)], capture_output=True, text=True, check=True
+    ).stdout
+    assert " 600 " in listing
+
+
+def test_help_lists_every_command() -> None:
+    result = run("--help")
+    for command in ("render",):
+        assert command in result.output
+    assert run("render", "--help").output.count("--") > 10
