@@ -1,0 +1,992 @@
+"""Briefs and packets as email: build messages, write them as .eml, or send them over SMTP exactly once."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import hashlib
+import io
+import json
+import logging
+import os
+import re
+import smtplib
+import ssl
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from email import policy as email_policy
+from email.errors import HeaderParseError
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+from pathlib import Path
+from typing import Any
+
+from .errors import GuidepdfError, UsageError
+from .guide import Guide, load_guide, slugify
+from .inputs import expand_inputs, plan_names
+from .options import RenderOptions
+from .output import atomic_write
+
+log = logging.getLogger(__name__)
+
+#: Messages whose encoded size is above this many bytes are refused unless the limit is raised.
+DEFAULT_MAX_SIZE = 20_000_000
+#: The name of the send log when there is no recipients CSV to put it beside.
+DEFAULT_LOG_NAME = "guidepdf-sendlog.jsonl"
+TEXT_TEMPLATE = "email/message.txt.j2"
+HTML_TEMPLATE = "email/message.html.j2"
+PACKET_NAME = "negotiation-packet.pdf"
+
+_LABEL_RE = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]?)i?b?\s*$", re.I)
+_SMTP_POLICY = email_policy.SMTP
+
+
+class MailError(GuidepdfError):
+    """A message cannot be built, written or sent; the message says what to do about it."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Values
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file attached to a message: its name, bytes and MIME type."""
+
+    filename: str
+    data: bytes
+    mime_type: str = "application/pdf"
+
+    @property
+    def sha256(self) -> str:
+        """The hex SHA-256 of the bytes: part of the message key."""
+        return hashlib.sha256(self.data).hexdigest()
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """One person to mail: address, name, template fields, and (in a mail merge) their own guides."""
+
+    email: str
+    name: str = ""
+    fields: Mapping[str, str] = field(default_factory=dict, compare=False)
+    guides: tuple[Path, ...] = ()
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A built message ready to write or send, with its delivery key and a label for reports."""
+
+    message: EmailMessage = field(compare=False)
+    key: str
+    recipient: str
+    label: str
+    as_of: date | None = None
+
+    @property
+    def size(self) -> int:
+        """The encoded size in bytes, as it goes over the wire."""
+        return len(encode_message(self.message))
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The messages a command will write or send, and one line per row or input that failed."""
+
+    messages: tuple[Outgoing, ...]
+    errors: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """Where and how to send: server, TLS mode, login, timeout, and the retry policy for 4xx replies."""
+
+    host: str
+    port: int | None = None
+    tls: str = "starttls"
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+    timeout: float = 30.0
+    retries: int = 3
+    backoff: float = 2.0
+    cafile: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.tls not in ("starttls", "ssl", "none"):
+            raise UsageError(f"--tls: expected starttls, ssl or none, got {self.tls!r}")
+        if self.user and self.password is None:
+            raise UsageError("--user needs the password in the environment variable GUIDEPDF_SMTP_PASSWORD")
+        if self.user and self.tls == "none" and not _is_loopback(self.host):
+            raise UsageError(
+                f"refusing to send the password for {self.user} unencrypted to {self.host}: "
+                "use --tls starttls or --tls ssl"
+            )
+
+    @property
+    def effective_port(self) -> int:
+        """The port given, else the usual one for the TLS mode (587, 465 or 25)."""
+        if self.port:
+            return self.port
+        return {"starttls": 587, "ssl": 465, "none": 25}[self.tls]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What happened to one message: sent, skipped (sent before), uncertain, deferred, failed, not-sent."""
+
+    key: str
+    recipient: str
+    label: str
+    status: str
+    detail: str = ""
+
+    @property
+    def delivered(self) -> bool:
+        """True when the message is known to be with the server, now or in an earlier run."""
+        return self.status in ("sent", "skipped")
+
+
+@dataclass(frozen=True)
+class SendReport:
+    """Every message's delivery, and the error that stopped the run early, if one did."""
+
+    deliveries: tuple[Delivery, ...]
+    stopped: str | None = None
+
+    def count(self, status: str) -> int:
+        """How many deliveries have `status`."""
+        return sum(1 for d in self.deliveries if d.status == status)
+
+    @property
+    def undelivered(self) -> tuple[Delivery, ...]:
+        """The messages not known to be delivered: the reason to exit 1."""
+        return tuple(d for d in self.deliveries if not d.delivered)
+
+
+# ---------------------------------------------------------------------------------------------
+# Addresses and sizes
+
+
+def check_address(text: str, what: str = "address") -> Address:
+    """Parse `addr@domain` or `Name <addr@domain>`; raise MailError saying what is wrong with it."""
+    raw = str(text).strip()
+    name, spec = parseaddr(raw) if "<" in raw else ("", raw)
+    problem = _address_problem(spec)
+    if problem:
+        raise MailError(f"{what} {raw!r}: {problem}")
+    try:
+        return Address(display_name=_one_line(name), addr_spec=spec)
+    except (HeaderParseError, ValueError, IndexError) as exc:
+        raise MailError(f"{what} {raw!r}: not a valid address ({exc})") from None
+
+
+def _address_problem(spec: str) -> str | None:
+    if not spec:
+        return "no address"
+    if any(ch.isspace() for ch in spec):
+        return "spaces are not allowed in an address"
+    if "@" not in spec:
+        return "missing '@domain'"
+    local, _, domain = spec.rpartition("@")
+    if not local:
+        return "nothing before the '@'"
+    if not local.isascii():
+        return "non-ASCII characters before the '@' are not supported"
+    if not domain:
+        return "nothing after the '@'"
+    try:
+        Address(addr_spec=spec)
+    except (HeaderParseError, ValueError, IndexError):
+        return "not a valid address"
+    if domain.startswith("[") and domain.endswith("]"):
+        return None  # an address literal, e.g. user@[192.0.2.1]
+    try:
+        ascii_domain = domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        return f"bad domain {domain!r}"
+    labels = ascii_domain.rstrip(".").split(".")
+    if len(labels) < 2 or not all(_LABEL_RE.match(label) for label in labels) or labels[-1].isdigit():
+        return f"bad domain {domain!r}"
+    return None
+
+
+def _one_line(text: str | None) -> str:
+    # Names come from CSV cells: a newline in a header would be an injection, so fold all whitespace.
+    return " ".join(str(text or "").split())
+
+
+def _is_loopback(host: str) -> bool:
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
+def parse_size(text: str | int) -> int:
+    """`20MB`, `500K`, `1.5M` or a number of bytes (decimal units, as mail servers use)."""
+    if isinstance(text, int):
+        return text
+    match = _SIZE_RE.match(str(text))
+    if not match:
+        raise UsageError(f"--max-size: expected a size such as 20MB or 500KB, got {text!r}")
+    number, unit = float(match.group(1)), match.group(2).lower()
+    return int(number * {"": 1, "k": 1_000, "m": 1_000_000, "g": 1_000_000_000}[unit])
+
+
+def format_size(size: int) -> str:
+    """`23.4 MB`, `812 KB`: sizes as a person reads them."""
+    if size >= 1_000_000:
+        return f"{size / 1_000_000:.1f} MB"
+    return f"{max(1, round(size / 1000))} KB"
+
+
+def parse_server(text: str) -> tuple[str, int | None]:
+    """`host`, `host:port` or `[v6]:port` into (host, port or None)."""
+    text = text.strip()
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port_text = rest.removeprefix(":")
+    elif text.count(":") == 1:
+        host, _, port_text = text.partition(":")
+    else:
+        host, port_text = text, ""
+    if not host:
+        raise UsageError(f"--smtp: expected HOST or HOST:PORT, got {text!r}")
+    if not port_text:
+        return host, None
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise UsageError(f"--smtp: bad port in {text!r}")
+    return host, int(port_text)
+
+
+# ---------------------------------------------------------------------------------------------
+# Building messages
+
+
+def encode_message(message: EmailMessage) -> bytes:
+    """The message as sent: CRLF line ends, headers folded and encoded for SMTP."""
+    return message.as_bytes(policy=_SMTP_POLICY)
+
+
+def message_key(recipient: str, subject: str, attachments: Iterable[Attachment | str]) -> str:
+    """The delivery key: recipient, subject and attachment hashes; the same key is never sent twice."""
+    hashes = sorted(a.sha256 if isinstance(a, Attachment) else a for a in attachments)
+    payload = json.dumps({"to": recipient.lower(), "subject": subject, "attachments": hashes})
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def key_of(message: EmailMessage) -> str:
+    """The delivery key read back from a built message (see `message_key`)."""
+    hashes = [_payload_hash(part) for part in message.iter_attachments()]
+    return message_key(_recipient_of(message), str(message["Subject"] or ""), hashes)
+
+
+def _recipient_of(message: EmailMessage) -> str:
+    to = message["To"]
+    addresses: tuple[Address, ...] = tuple(getattr(to, "addresses", ())) if to is not None else ()
+    if len(addresses) != 1:
+        raise MailError("a message to send must have exactly one To address")
+    return addresses[0].addr_spec
+
+
+def _payload_hash(part: Any) -> str:
+    payload = part.get_payload(decode=True)
+    return hashlib.sha256(payload if isinstance(payload, bytes) else b"").hexdigest()
+
+
+def default_subject(guides: Sequence[Guide], packet: bool = False) -> str:
+    """`Negotiation brief: <title>`, or a short list of titles for several guides."""
+    titles = [g.title for g in guides]
+    if len(titles) == 1:
+        listing = titles[0]
+    elif len(titles) == 2:
+        listing = f"{titles[0]} and {titles[1]}"
+    else:
+        listing = f"{titles[0]}, {titles[1]} and {len(titles) - 2} more"
+    noun = "packet" if packet else ("brief" if len(titles) == 1 else "briefs")
+    return f"Negotiation {noun}: {listing}"
+
+
+def mail_context(
+    guides: Sequence[Guide],
+    recipient: Recipient,
+    sender: Address,
+    subject: str,
+    attachments: Sequence[Attachment],
+    options: RenderOptions,
+    packet: bool,
+) -> dict[str, Any]:
+    """What the email templates receive (documented in the README)."""
+    first = guides[0] if guides else None
+    return {
+        "guides": list(guides),
+        "guide": first,
+        "headline": first.headline if first else None,
+        "recipient": {"email": recipient.email, "name": recipient.name},
+        "name": recipient.name,
+        "fields": dict(recipient.fields),
+        "sender": {"email": sender.addr_spec, "name": sender.display_name},
+        "subject": subject,
+        "attachments": [a.filename for a in attachments],
+        "packet": packet,
+        "as_of": options.today,
+    }
+
+
+def build_message(
+    guides: Sequence[Guide],
+    *,
+    to: str | Recipient,
+    sender: str,
+    subject: str | None = None,
+    attachments: Sequence[Attachment] | None = None,
+    options: RenderOptions | None = None,
+    packet: bool = False,
+    when: datetime | None = None,
+) -> EmailMessage:
+    """An email to one recipient with plain-text and HTML bodies and the guides' briefs (or packet).
+
+    Without `attachments` the briefs are rendered here (or one packet when `packet` is true).
+    The Message-ID and MIME boundaries derive from the delivery key, so a rebuilt message is the same.
+    """
+    from .templating import render_template
+
+    options = (options or RenderOptions()).pinned()
+    recipient = to if isinstance(to, Recipient) else Recipient(email=str(to))
+    to_address = check_address(recipient.email, "to")
+    if recipient.name or not to_address.display_name:
+        to_address = Address(display_name=_one_line(recipient.name), addr_spec=to_address.addr_spec)
+    recipient = Recipient(
+        email=to_address.addr_spec,
+        name=to_address.display_name,
+        fields=recipient.fields,
+        guides=recipient.guides,
+        label=recipient.label,
+    )
+    from_address = check_address(sender, "from")
+    if attachments is None:
+        attachments = render_attachments(guides, options, packet=packet)
+    subject = _one_line(subject) if subject else default_subject(guides, packet)
+    key = message_key(to_address.addr_spec, subject, attachments)
+    context = mail_context(guides, recipient, from_address, subject, attachments, options, packet)
+
+    message = EmailMessage()
+    message["From"] = from_address
+    message["To"] = to_address
+    message["Subject"] = subject
+    message["Date"] = format_datetime(when or datetime.now(UTC))
+    message["Message-ID"] = f"<{key[:40]}.guidepdf@{_id_domain(from_address)}>"
+    message.set_content(render_template(TEXT_TEMPLATE, context, options), cte="quoted-printable")
+    message.add_alternative(
+        render_template(HTML_TEMPLATE, context, options), subtype="html", cte="quoted-printable"
+    )
+    for attachment in attachments:
+        maintype, _, subtype = attachment.mime_type.partition("/")
+        message.add_attachment(
+            attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename
+        )
+    # Fixed boundaries keep a rebuilt message byte-identical (the library's default is random).
+    multiparts = [part for part in message.walk() if part.is_multipart()]
+    for i, part in enumerate(multiparts):
+        part.set_boundary(f"=_guidepdf_{key[:24]}_{i}")
+    return message
+
+
+def _id_domain(address: Address) -> str:
+    domain = address.domain.strip("[]") or "localhost"
+    return re.sub(r"[^A-Za-z0-9.-]", "-", domain)
+
+
+def render_attachments(
+    guides: Sequence[Guide],
+    options: RenderOptions,
+    *,
+    packet: bool = False,
+    cache: dict[Any, Attachment] | None = None,
+) -> tuple[Attachment, ...]:
+    """The briefs for `guides` as `<company>-<role>.pdf` attachments, or one packet of them all."""
+    from .pdf import render_pdf
+
+    cache = {} if cache is None else cache
+    if packet:
+        packet_key = ("packet", tuple(g.path.resolve() for g in guides))
+        if packet_key not in cache:
+            cache[packet_key] = Attachment(PACKET_NAME, _build_packet(guides, options))
+        return (cache[packet_key],)
+    names, _ = plan_names([g.slug for g in guides], ".pdf")
+    found = []
+    for guide, name in zip(guides, names, strict=True):
+        key = ("brief", guide.path.resolve())
+        if key not in cache:
+            cache[key] = Attachment(name, render_pdf(guide, options))
+        found.append(Attachment(name, cache[key].data))
+    return tuple(found)
+
+
+def _build_packet(guides: Sequence[Guide], options: RenderOptions) -> bytes:
+    try:
+        from .packet import build_packet  # type: ignore[attr-defined,unused-ignore]
+    except ImportError:
+        raise MailError("--packet is not available in this version of guidepdf") from None
+    result = build_packet(list(guides), options=options)
+    return bytes(getattr(result, "pdf", result))
+
+
+# ---------------------------------------------------------------------------------------------
+# Planning: which messages a command sends
+
+
+def read_recipients(
+    csv_path: Path | str, *, need_guides: bool = True
+) -> tuple[tuple[Recipient, ...], tuple[str, ...]]:
+    """Rows of a recipients CSV (`email,name,guides` + any columns) and one error line per bad row.
+
+    Rows are numbered as a spreadsheet shows them: the header is row 1. `guides` holds `;`-separated
+    paths, folders or globs relative to the CSV.
+    """
+    csv_path = Path(csv_path)
+    try:
+        text = csv_path.read_bytes().decode("utf-8-sig")
+    except OSError as exc:
+        raise MailError(f"{csv_path}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise MailError(f"{csv_path}: not valid UTF-8 text") from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [h.strip().lower() for h in next(reader)]
+    except StopIteration:
+        raise MailError(f"{csv_path}: empty file; expected a header row with email,name,guides") from None
+    except csv.Error as exc:
+        raise MailError(f"{csv_path}: row 1: {exc}") from None
+    if "email" not in header:
+        raise MailError(f"{csv_path}: row 1: no 'email' column (columns: {', '.join(header)})")
+    if need_guides and "guides" not in header:
+        raise MailError(f"{csv_path}: row 1: no 'guides' column and no INPUT guides given")
+    recipients: list[Recipient] = []
+    errors: list[str] = []
+    row_number = 1
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            errors.append(f"{csv_path}: row {row_number + 1}: {exc}")
+            break
+        row_number += 1
+        if not any(c.strip() for c in cells):
+            continue
+        label = f"{csv_path}: row {row_number}"
+        if len(cells) > len(header):
+            errors.append(f"{label}: {len(cells)} cells but the header has {len(header)} columns")
+            continue
+        row = {name: (cells[i].strip() if i < len(cells) else "") for i, name in enumerate(header) if name}
+        try:
+            address = check_address(row["email"], "email")
+        except MailError as exc:
+            errors.append(f"{label}: {exc}")
+            continue
+        guides, problem = _row_guides(row.get("guides", ""), csv_path.parent, need_guides)
+        if problem:
+            errors.append(f"{label}: guides: {problem}")
+            continue
+        fields = {k: v for k, v in row.items() if k not in ("email", "name", "guides")}
+        name = _one_line(row.get("name")) or address.display_name
+        recipients.append(Recipient(address.addr_spec, name, fields, guides, label))
+    return tuple(recipients), tuple(errors)
+
+
+def _row_guides(cell: str, base: Path, need: bool) -> tuple[tuple[Path, ...], str | None]:
+    patterns = [p.strip() for p in cell.split(";") if p.strip()]
+    if not patterns:
+        return (), ("empty; name one or more guides" if need else None)
+    found: dict[Path, None] = {}
+    for pattern in patterns:
+        target = Path(pattern).expanduser()
+        selection = expand_inputs([target if target.is_absolute() else base / target])
+        if selection.missing:
+            return (), f"{pattern!r} matches no guide"
+        found.update(dict.fromkeys(selection.paths))
+    return tuple(found), None
+
+
+def plan_messages(
+    inputs: Sequence[Path],
+    recipients: Sequence[Recipient],
+    *,
+    sender: str,
+    subject: str | None = None,
+    options: RenderOptions | None = None,
+    packet: bool = False,
+    max_size: int = DEFAULT_MAX_SIZE,
+    when: datetime | None = None,
+) -> Plan:
+    """One message per recipient: the recipient's own guides plus `inputs`, checked for size.
+
+    A guide that fails to load or render fails only the messages that need it; a message that
+    repeats another (same key) is dropped with a warning, so nobody gets the same message twice.
+    """
+    options = (options or RenderOptions()).pinned()
+    check_address(sender, "from")
+    cache: dict[Any, Attachment] = {}
+    guide_cache: dict[Path, Guide | GuidepdfError] = {}
+    messages: list[Outgoing] = []
+    errors: list[str] = []
+    warnings: list[str] = []
+    seen: dict[str, str] = {}
+    for recipient in recipients:
+        label = recipient.label or recipient.email
+        paths = list(dict.fromkeys([*recipient.guides, *inputs]))
+        try:
+            guides = [_cached_guide(p, guide_cache) for p in paths]
+            attachments = render_attachments(guides, options, packet=packet, cache=cache)
+            message = build_message(
+                guides,
+                to=recipient,
+                sender=sender,
+                subject=subject,
+                attachments=attachments,
+                options=options,
+                packet=packet,
+                when=when,
+            )
+        except GuidepdfError as exc:
+            errors.append(f"{label}: {exc}" if recipient.label else str(exc))
+            continue
+        key = key_of(message)
+        if key in seen:
+            warnings.append(f"{label}: the same message as {seen[key]}; it is sent once")
+            continue
+        seen[key] = label
+        size = len(encode_message(message))
+        if size > max_size:
+            errors.append(
+                f"{label}: message is {format_size(size)} encoded, over the {format_size(max_size)} limit; "
+                "split the guides over several messages, or raise --max-size if the receiving "
+                "servers accept more"
+            )
+            continue
+        messages.append(Outgoing(message, key, _recipient_of(message), label, options.as_of))
+    return Plan(tuple(messages), tuple(errors), tuple(warnings))
+
+
+def _cached_guide(path: Path, cache: dict[Path, Guide | GuidepdfError]) -> Guide:
+    if path not in cache:
+        try:
+            cache[path] = load_guide(path)
+        except GuidepdfError as exc:
+            cache[path] = exc
+    found = cache[path]
+    if isinstance(found, GuidepdfError):
+        raise found
+    return found
+
+
+def write_eml(messages: Sequence[Outgoing], path: Path | str) -> tuple[Path, ...]:
+    """Write messages as .eml files: `path` itself for one message named `*.eml`, else into a folder."""
+    path = Path(path)
+    if path.suffix.lower() == ".eml":
+        if len(messages) != 1:
+            raise UsageError(f"--eml {path}: {len(messages)} messages need a folder, not a .eml file name")
+        return (atomic_write(path, encode_message(messages[0].message)),)
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"--eml {path}: exists and is not a folder")
+    names, _ = plan_names([slugify(m.recipient) or "message" for m in messages], ".eml")
+    return tuple(
+        atomic_write(path / name, encode_message(m.message)) for name, m in zip(names, messages, strict=True)
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The send log
+
+
+class SendLog:
+    """A JSON-lines record of every delivery attempt and outcome, keyed by message key.
+
+    Each record is appended and fsync'd before the step it announces. Appending (rather than
+    rewriting the whole log through a temporary file) keeps a long mail merge linear in time, and a
+    crash can only tear the last line: the reader drops a torn last line (that step never became
+    durable, so it never happened as far as the log is concerned) and truncates it before appending.
+    A damaged line anywhere else is an error, since guessing could resend a delivered message.
+    An exclusive lock stops two runs from sharing one log.
+    """
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._handle: Any = None
+
+    def read(self) -> dict[str, dict[str, Any]]:
+        """The last record for each key (empty when there is no log yet)."""
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            return {}
+        except OSError as exc:
+            raise MailError(f"{self.path}: cannot read the send log: {exc.strerror or exc}") from None
+        records, _ = self._parse(data)
+        latest: dict[str, dict[str, Any]] = {}
+        for record in records:
+            latest[record["key"]] = record
+        return latest
+
+    def last_as_of(self) -> date | None:
+        """The as-of date of the newest record, so a re-run renders the same briefs (same keys)."""
+        newest = None
+        for record in self.read().values():
+            if record.get("as_of") and (newest is None or record["time"] > newest["time"]):
+                newest = record
+        return date.fromisoformat(newest["as_of"]) if newest else None
+
+    def _parse(self, data: bytes) -> tuple[list[dict[str, Any]], int]:
+        """Records and the byte length of the well-formed part (a torn last line is left out)."""
+        records: list[dict[str, Any]] = []
+        good = 0
+        lines = data.split(b"\n")
+        for number, line in enumerate(lines, start=1):
+            last = number == len(lines)
+            if not line.strip():
+                if not last:
+                    good += len(line) + 1
+                continue
+            try:
+                record = json.loads(line)
+                if not isinstance(record, dict) or "key" not in record or "status" not in record:
+                    raise ValueError("not a record")
+            except ValueError:
+                if last or (number == len(lines) - 1 and not lines[-1]):
+                    break  # torn by a crash mid-write: that record was never made durable
+                raise MailError(
+                    f"{self.path}: line {number}: not a send-log record; fix or move the log "
+                    "(guessing could resend delivered messages)"
+                ) from None
+            if last:
+                break  # no newline yet: torn, even if it happens to parse
+            records.append(record)
+            good += len(line) + 1
+        return records, good
+
+    def open(self) -> None:
+        """Lock the log for this run and cut off a torn last line."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(self.path, "a+b")  # noqa: SIM115 - held open for the run, closed in close()
+        try:
+            _lock(handle, self.path)
+            handle.seek(0)
+            _, good = self._parse(handle.read())
+            if good != handle.tell():
+                handle.truncate(good)
+                os.fsync(handle.fileno())
+        except BaseException:
+            handle.close()
+            raise
+        self._handle = handle
+
+    def close(self) -> None:
+        """Release the lock."""
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+    def __enter__(self) -> SendLog:
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def append(self, record: Mapping[str, Any]) -> None:
+        """Write one record durably (flushed and fsync'd) before returning."""
+        if self._handle is None:
+            raise MailError(f"{self.path}: the send log is not open")
+        line = json.dumps(dict(record), ensure_ascii=False, sort_keys=True) + "\n"
+        self._handle.write(line.encode("utf-8"))
+        self._handle.flush()
+        os.fsync(self._handle.fileno())
+
+
+def _lock(handle: Any, path: Path) -> None:
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock, one run at a time is then the user's job
+        return
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        raise MailError(f"{path}: the send log is in use by another guidepdf email run") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Sending
+
+
+class _Transient(Exception):
+    """Not delivered, worth retrying: a 4xx reply or a connection lost before the end of the data."""
+
+
+class _Permanent(Exception):
+    """Not delivered and retrying will not help: a 5xx reply."""
+
+
+class _Uncertain(Exception):
+    """The whole message went out but no reply came: the server may or may not have accepted it."""
+
+
+class _Connection:
+    """One SMTP session, opened on first use and reopened after a failure."""
+
+    def __init__(self, settings: SmtpSettings) -> None:
+        self.settings = settings
+        self.smtp: smtplib.SMTP | None = None
+
+    def get(self) -> smtplib.SMTP:
+        if self.smtp is None:
+            self.smtp = _connect(self.settings)
+        return self.smtp
+
+    def drop(self) -> None:
+        if self.smtp is not None:
+            with contextlib.suppress(Exception):
+                self.smtp.quit()
+            with contextlib.suppress(Exception):
+                self.smtp.close()
+        self.smtp = None
+
+
+def _tls_context(settings: SmtpSettings) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=str(settings.cafile) if settings.cafile else None)
+    return context
+
+
+def _connect(settings: SmtpSettings) -> smtplib.SMTP:
+    """Connect, secure and log in; login and TLS problems are final (MailError), others transient."""
+    host, port = settings.host, settings.effective_port
+    try:
+        smtp: smtplib.SMTP
+        if settings.tls == "ssl":
+            smtp = smtplib.SMTP_SSL(host, port, timeout=settings.timeout, context=_tls_context(settings))
+        else:
+            smtp = smtplib.SMTP(host, port, timeout=settings.timeout)
+        smtp.ehlo()
+    except ssl.SSLError as exc:
+        raise MailError(f"{host}:{port}: TLS failed: {exc}") from None
+    except (OSError, smtplib.SMTPException) as exc:
+        raise _Transient(f"cannot connect to {host}:{port}: {exc}") from None
+    try:
+        if settings.tls == "starttls":
+            if not smtp.has_extn("starttls"):
+                raise MailError(
+                    f"{host}:{port} does not offer STARTTLS; "
+                    "use --tls ssl, or --tls none on a trusted network"
+                )
+            smtp.starttls(context=_tls_context(settings))
+            smtp.ehlo()
+        if settings.user:
+            smtp.login(settings.user, settings.password or "")
+    except MailError:
+        smtp.close()
+        raise
+    except ssl.SSLError as exc:
+        smtp.close()
+        raise MailError(f"{host}:{port}: TLS failed: {exc}") from None
+    except smtplib.SMTPAuthenticationError as exc:
+        smtp.close()
+        raise MailError(f"{host}:{port}: login as {settings.user} refused: {_reply(exc)}") from None
+    except smtplib.SMTPNotSupportedError:
+        smtp.close()
+        raise MailError(f"{host}:{port}: the server does not support login (AUTH)") from None
+    except (OSError, smtplib.SMTPException) as exc:
+        smtp.close()
+        raise _Transient(f"{host}:{port}: {exc}") from None
+    return smtp
+
+
+def _reply(exc: Any) -> str:
+    code = getattr(exc, "smtp_code", "")
+    text = getattr(exc, "smtp_error", b"")
+    text = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
+    return f"{code} {' '.join(text.split())}".strip()
+
+
+def _check(code: int, reply: bytes, step: str) -> None:
+    text = f"{step}: {code} {' '.join(reply.decode('utf-8', 'replace').split())}"
+    if 400 <= code < 500:
+        raise _Transient(text)
+    if code >= 500 or code < 200:
+        raise _Permanent(text)
+
+
+def _data_lines(data: bytes) -> bytes:
+    """The message for DATA: dot-stuffed, ending in CRLF but without the final `.` line."""
+    data = re.sub(rb"(?m)^\.", b"..", data)
+    return data if data.endswith(b"\r\n") else data + b"\r\n"
+
+
+def _transact(smtp: smtplib.SMTP, out: Outgoing, sender: str, record: Callable[[str, str], None]) -> str:
+    """One SMTP transaction; returns the server's acceptance line or raises by how sure we are."""
+    data = encode_message(out.message)
+    limit = smtp.esmtp_features.get("size", "")
+    if limit.isdigit() and 0 < int(limit) < len(data):
+        raise _Permanent(
+            f"the server accepts at most {format_size(int(limit))} "
+            f"and the message is {format_size(len(data))}"
+        )
+    try:
+        options = [f"SIZE={len(data)}"] if smtp.has_extn("size") else []
+        code, reply = smtp.mail(sender, options)
+        if code != 250:
+            smtp.rset()
+            _check(code, reply, "MAIL FROM")
+        code, reply = smtp.rcpt(out.recipient)
+        if code not in (250, 251):
+            smtp.rset()
+            _check(code, reply, "RCPT TO")
+        code, reply = smtp.docmd("DATA")
+        if code != 354:
+            smtp.rset()
+            _check(code, reply, "DATA")
+        smtp.send(_data_lines(data))
+    except (OSError, smtplib.SMTPException) as exc:
+        # The end-of-data line has not gone out, so the server cannot have accepted the message.
+        raise _Transient(f"connection lost before the message was complete: {exc}") from None
+    # From here the server may accept the message at any moment: say so durably first.
+    record("awaiting-reply", "")
+    try:
+        smtp.send(b".\r\n")
+        code, reply = smtp.getreply()
+    except (OSError, smtplib.SMTPException) as exc:
+        raise _Uncertain(f"no reply after the message was sent: {exc}") from None
+    _check(code, reply, "end of data")
+    return f"{code} {' '.join(reply.decode('utf-8', 'replace').split())}"
+
+
+def send_messages(
+    messages: Iterable[Outgoing | EmailMessage],
+    settings: SmtpSettings,
+    *,
+    log: SendLog | Path | str | None = None,
+    resend_uncertain: bool = False,
+    sleep: Callable[[float], None] = time.sleep,
+) -> SendReport:
+    """Send each message once over SMTP, recording every step in `log`.
+
+    A message the log shows as sent is skipped. One whose end of data went out without a reply
+    (`awaiting-reply` or `uncertain` last) may have been delivered and is only resent with
+    `resend_uncertain`. 4xx replies and lost connections are retried with exponential backoff
+    (`settings.retries`, `settings.backoff` seconds doubling); 5xx replies are recorded as failed.
+    """
+    outgoing = [m if isinstance(m, Outgoing) else _wrap(m) for m in messages]
+    send_log = SendLog(log) if isinstance(log, str | Path) else log
+    deliveries: list[Delivery] = []
+    stopped: str | None = None
+    connection = _Connection(settings)
+    with contextlib.ExitStack() as stack:
+        if send_log is not None:
+            send_log.open()
+            stack.callback(send_log.close)
+        stack.callback(connection.drop)
+        previous = send_log.read() if send_log is not None else {}
+        for out in outgoing:
+            if stopped is not None:
+                deliveries.append(_delivery(out, "not-sent", stopped))
+                continue
+            status = previous.get(out.key, {}).get("status")
+            if status == "sent":
+                deliveries.append(_delivery(out, "skipped", "sent in an earlier run"))
+                continue
+            if status in ("awaiting-reply", "uncertain") and not resend_uncertain:
+                deliveries.append(
+                    _delivery(
+                        out,
+                        "uncertain",
+                        "may have been delivered in an earlier run (no reply was recorded); "
+                        "check with the recipient, then re-run with --resend-uncertain to send it again",
+                    )
+                )
+                continue
+            try:
+                deliveries.append(_deliver(out, settings, connection, send_log, sleep))
+            except MailError as exc:
+                stopped = str(exc)
+                deliveries.append(_delivery(out, "not-sent", stopped))
+    return SendReport(tuple(deliveries), stopped)
+
+
+def _wrap(message: EmailMessage) -> Outgoing:
+    recipient = _recipient_of(message)
+    return Outgoing(message, key_of(message), recipient, recipient)
+
+
+def _delivery(out: Outgoing, status: str, detail: str) -> Delivery:
+    return Delivery(out.key, out.recipient, out.label, status, detail)
+
+
+def _deliver(
+    out: Outgoing,
+    settings: SmtpSettings,
+    connection: _Connection,
+    send_log: SendLog | None,
+    sleep: Callable[[float], None],
+) -> Delivery:
+    sender = out.message["From"].addresses[0].addr_spec
+
+    def record(status: str, detail: str) -> None:
+        if send_log is None:
+            return
+        entry: dict[str, Any] = {
+            "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "key": out.key,
+            "to": out.recipient,
+            "status": status,
+            "detail": detail,
+            "as_of": out.as_of.isoformat() if out.as_of else None,
+        }
+        if status == "attempting":  # the first record of an attempt says what the message is
+            entry["subject"] = str(out.message["Subject"])
+            entry["message_id"] = str(out.message["Message-ID"])
+            entry["attachments"] = [
+                {"name": part.get_filename(), "sha256": _payload_hash(part)}
+                for part in out.message.iter_attachments()
+            ]
+        send_log.append(entry)
+
+    detail = ""
+    for attempt in range(settings.retries + 1):
+        if attempt:
+            delay = settings.backoff * 2 ** (attempt - 1)
+            log.info("%s: retrying in %.2fs after: %s", out.label, delay, detail)
+            sleep(delay)
+        try:
+            smtp = connection.get()
+        except _Transient as exc:
+            detail = str(exc)
+            if attempt == settings.retries:
+                # The server cannot be reached at all: stop rather than wait out every message in turn.
+                raise MailError(f"{detail}; nothing more was sent, re-run to send the rest") from None
+            continue
+        record("attempting", f"attempt {attempt + 1}")
+        try:
+            accepted = _transact(smtp, out, sender, record)
+        except _Transient as exc:
+            detail = str(exc)
+            record("deferred", detail)
+            connection.drop()  # a fresh session is cheap and never inherits a half-finished one
+            continue
+        except _Permanent as exc:
+            record("failed", str(exc))
+            return _delivery(out, "failed", f"refused permanently: {exc}")
+        except _Uncertain as exc:
+            connection.drop()
+            record("uncertain", str(exc))
+            return _delivery(
+                out,
+                "uncertain",
+                f"{exc}; it may have been delivered: check with the recipient, then re-run with "
+                "--resend-uncertain to send it again",
+            )
+        record("sent", accepted)
+        return _delivery(out, "sent", accepted)
+    return _delivery(out, "deferred", f"not delivered after {settings.retries + 1} attempts: {detail}")
