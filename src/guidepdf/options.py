@@ -11,6 +11,7 @@ from .themes import builtin_dir, builtin_styles
 
 PAGE_SIZES = {"a4": "A4", "letter": "Letter"}
 PDF_VARIANTS = ("pdf/a-3b", "pdf/ua-1")
+DEFAULT_MAX_PAGES = 200
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,8 @@ class RenderOptions:
     tagged: bool = True
     #: Embed the guide file and its front matter as JSON, so a brief can be traced and re-read.
     attach_sources: bool = True
+    #: A guide laying out to more pages than this fails instead of writing a runaway PDF (0: no limit).
+    max_pages: int = DEFAULT_MAX_PAGES
     extra: dict[str, object] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
@@ -39,6 +42,8 @@ class RenderOptions:
             raise UsageError(
                 f"--pdf-variant: expected one of {', '.join(PDF_VARIANTS)}, got {self.pdf_variant!r}"
             )
+        if isinstance(self.max_pages, bool) or not isinstance(self.max_pages, int) or self.max_pages < 0:
+            raise UsageError(f"--max-pages: expected a whole number of pages, got {self.max_pages!r}")
         object.__setattr__(self, "templates", tuple(Path(p) for p in self.templates))
         object.__setattr__(self, "styles", tuple(Path(p) for p in self.styles))
 

@@ -18,6 +18,7 @@ from urllib.request import url2pathname
 
 from .errors import RenderError
 from .guide import Guide
+from .images import oversize_reason
 from .options import RenderOptions
 from .sources import AttachmentSpec, source_attachments
 from .templating import Page, build_page
@@ -58,13 +59,13 @@ def _fetcher_class() -> type:
         def fetch(self, url: str, headers: dict[str, str] | None = None) -> Any:
             scheme = url.split(":", 1)[0].lower() if ":" in url else ""
             if scheme == "data":
-                return super().fetch(url, headers)
+                return self.guard_image(url, super().fetch(url, headers))
             if scheme == "file":
                 path = self.local_path(url)
                 mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
                 return URLFetcherResponse(url, body=path.read_bytes(), headers={"Content-Type": mime})
             if scheme in ("http", "https") and self.allow_network:
-                return super().fetch(url, headers)
+                return self.guard_image(url, super().fetch(url, headers))
             self.refused.append(url)
             raise FetchRefused(f"not allowed to fetch {url} (use --allow-network for http/https)")
 
@@ -75,7 +76,26 @@ def _fetcher_class() -> type:
                 raise FetchRefused(f"not allowed to read {path}: outside the guide and theme folders")
             if not path.is_file():
                 raise FileNotFoundError(f"no such file: {path}")
+            mime = mimetypes.guess_type(path.name)[0] or ""
+            if mime.startswith("image/") and mime != "image/svg+xml":
+                self.refuse_oversize(url, path.read_bytes())
             return path
+
+        def guard_image(self, url: str, response: Any) -> Any:
+            """Read an image response whole (it is about to be decoded anyway) and refuse a bomb."""
+            if not response.content_type.startswith("image/") or response.content_type == "image/svg+xml":
+                return response
+            body = response.read()
+            response.close()
+            self.refuse_oversize(url, body)
+            return URLFetcherResponse(response.url, body=body, headers=dict(response.headers))
+
+        def refuse_oversize(self, url: str, data: bytes) -> None:
+            # Pillow decodes the whole bitmap later; a few KB of PNG can declare gigabytes of pixels.
+            reason = oversize_reason(data)
+            if reason:
+                self.refused.append(f"{url} (refused: {reason})")
+                raise FetchRefused(f"refused {url}: {reason}")
 
     return SandboxFetcher
 
@@ -198,6 +218,11 @@ def page_to_pdf(page: Page, *, attachments: Iterable[AttachmentSpec] = (), **wri
     try:
         html = weasyprint.HTML(string=page.html, base_url=page.base_dir.as_uri() + "/", url_fetcher=fetcher)
         document = html.render(font_config=fonts, stylesheets=sheets)
+        if options.max_pages and len(document.pages) > options.max_pages:
+            raise RenderError(
+                f"lays out to {len(document.pages)} pages, over the limit of {options.max_pages}"
+                " (--max-pages)"
+            )
         identifier = hashlib.sha256(page.html.encode("utf-8")).hexdigest()[:32].encode("ascii")
         extra = dict(write_options)
         if specs:
@@ -216,7 +241,13 @@ def render_brief(guide: Guide, options: RenderOptions | None = None) -> Rendered
     """A guide's brief as a `Rendered` PDF with its page count."""
     options = (options or RenderOptions()).pinned()
     attachments = source_attachments(guide) if options.attach_sources else ()
-    return page_to_pdf(build_page(guide, options), attachments=attachments)
+    try:
+        return page_to_pdf(build_page(guide, options), attachments=attachments)
+    except RenderError as exc:
+        # The one-line error names the guide, like every other error a guide causes.
+        if str(exc).startswith(f"{guide.path}: "):
+            raise
+        raise RenderError(f"{guide.path}: {exc}") from exc
 
 
 def render_pdf(guide: Guide, options: RenderOptions | None = None) -> bytes:
