@@ -95,18 +95,12 @@ def theme_options(func: Any) -> Any:
         metavar="YYYY-MM-DD",
         help="Date to judge review deadlines against (default today).",
     )(func)
-    func = click.option(
-        "--max-pages",
-        type=click.IntRange(min=0),
-        default=None,
-        help="Fail a guide that lays out to more pages than this (default 200; 0: no limit).",
-    )(func)
     return func
 
 
 def build_options(**values: Any) -> Any:
     """RenderOptions from command-line values; unset flags keep the defaults."""
-    from .options import DEFAULT_MAX_PAGES, RenderOptions
+    from .options import RenderOptions
 
     return RenderOptions(
         templates=tuple(values.get("templates") or ()),
@@ -115,7 +109,6 @@ def build_options(**values: Any) -> Any:
         as_of=values.get("as_of"),
         pdf_variant=values.get("pdf_variant"),
         allow_network=bool(values.get("allow_network")),
-        max_pages=DEFAULT_MAX_PAGES if values.get("max_pages") is None else values["max_pages"],
     )
 
 
@@ -211,4 +204,149 @@ def check(inputs: tuple[str, ...], fmt: str, strict: bool, as_of: date | None, a
     errors, warnings = len(result.errors), len(result.warnings)
     click.echo(f"{len(result.checked)} checked, {errors} errors, {warnings} warnings", err=True)
     if errors or result.missing or (strict and warnings):
+        sys.exit(1)
+
+@main.command()
+@click.argument("inputs", nargs=-1, metavar="INPUT...")
+@click.option("--to", "to", multiple=True, metavar="ADDR", help="Recipient; each gets their own message.")
+@click.option(
+    "--from", "sender", required=True, metavar="ADDR", help="Sender, e.g. 'Coach <coach@example.org>'."
+)
+@click.option("--subject", help="Subject (default: from the guide titles).")
+@click.option("--packet", is_flag=True, help="Attach one packet of all the guides instead of one brief each.")
+@click.option(
+    "--eml", type=click.Path(path_type=Path), help="Write .eml files: a file for one message, else a folder."
+)
+@click.option("--smtp", metavar="HOST[:PORT]", help="Send through this SMTP server.")
+@click.option("--tls", type=click.Choice(["starttls", "ssl", "none"]), default="starttls", show_default=True)
+@click.option("--user", help="SMTP login; the password is read from GUIDEPDF_SMTP_PASSWORD.")
+@click.option(
+    "--cafile",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Trust the server certificate signed by this CA file (PEM).",
+)
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True, help="Seconds.")
+@click.option(
+    "--retries", type=click.IntRange(min=0), default=3, show_default=True, help="Retries after 4xx."
+)
+@click.option(
+    "--retry-delay",
+    type=click.FloatRange(min=0),
+    default=2.0,
+    show_default=True,
+    help="First backoff, seconds.",
+)
+@click.option(
+    "--recipients",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Mail merge: CSV with email,name,guides columns; one message per row.",
+)
+@click.option(
+    "--log", "log_path", type=click.Path(dir_okay=False, path_type=Path), help="Send log (JSON lines)."
+)
+@click.option(
+    "--dry-run", is_flag=True, help="Build and check every message, write .eml files, send nothing."
+)
+@click.option("--resend-uncertain", is_flag=True, help="Resend messages that may have been delivered.")
+@click.option("--max-size", default="20MB", show_default=True, help="Largest encoded message accepted.")
+@theme_options
+def email(
+    inputs: tuple[str, ...],
+    to: tuple[str, ...],
+    sender: str,
+    subject: str | None,
+    packet: bool,
+    eml: Path | None,
+    smtp: str | None,
+    tls: str,
+    user: str | None,
+    cafile: Path | None,
+    timeout: float,
+    retries: int,
+    retry_delay: float,
+    recipients: Path | None,
+    log_path: Path | None,
+    dry_run: bool,
+    resend_uncertain: bool,
+    max_size: str,
+    **theme: Any,
+) -> None:
+    """Email briefs (or one --packet) to people: as .eml files, or over SMTP exactly once."""
+    import os
+
+    from . import mail
+    from .inputs import expand_inputs
+
+    if (eml is None) == (smtp is None) and not dry_run:
+        raise UsageError("give one of --eml PATH or --smtp HOST[:PORT]")
+    if recipients is not None and to:
+        raise UsageError("give either --to or --recipients, not both")
+    if recipients is None and not to:
+        raise UsageError("give at least one --to ADDR, or --recipients CSV")
+    try:
+        mail.check_address(sender, "--from")
+    except mail.MailError as exc:
+        raise UsageError(str(exc)) from None
+    selection = expand_inputs(inputs)
+    for missing in selection.missing:
+        click.echo(f"error: {missing}: no such file, folder or matching guide", err=True)
+    if recipients is None and not selection.paths:
+        raise UsageError("no guides selected: " + (", ".join(inputs) or "give INPUT guides"))
+    settings = None
+    if smtp is not None and not dry_run:
+        host, port = mail.parse_server(smtp)
+        password = os.environ.get("GUIDEPDF_SMTP_PASSWORD") if user else None
+        settings = mail.SmtpSettings(host, port, tls, user, password, timeout, retries, retry_delay, cafile)
+    log_file = log_path or (
+        recipients.with_suffix(".sendlog.jsonl") if recipients else Path(mail.DEFAULT_LOG_NAME)
+    )
+    if smtp is not None and theme.get("as_of") is None:
+        # A re-run must render the same briefs as the first run, or every key would change.
+        theme["as_of"] = mail.SendLog(log_file).last_as_of()
+    options = build_options(**theme)
+    if recipients is not None:
+        people, row_errors = mail.read_recipients(recipients, need_guides=not selection.paths)
+    else:
+        try:
+            addresses = [mail.check_address(a, "--to") for a in dict.fromkeys(to)]
+        except mail.MailError as exc:
+            raise UsageError(str(exc)) from None
+        people = tuple(mail.Recipient(a.addr_spec, a.display_name) for a in addresses)
+        row_errors = ()
+    plan = mail.plan_messages(
+        selection.paths,
+        people,
+        sender=sender,
+        subject=subject,
+        options=options,
+        packet=packet,
+        max_size=mail.parse_size(max_size),
+    )
+    for line in (*row_errors, *plan.errors):
+        click.echo(f"error: {line}", err=True)
+    for line in plan.warnings:
+        click.echo(f"warning: {line}", err=True)
+    failed = len(row_errors) + len(plan.errors) + len(selection.missing)
+    if settings is None:
+        messages = plan.messages
+        if dry_run and smtp is not None:
+            previous = mail.SendLog(log_file).read()
+            messages = tuple(m for m in messages if previous.get(m.key, {}).get("status") != "sent")
+            click.echo(f"{len(plan.messages) - len(messages)} already sent (per {log_file})", err=True)
+        target = eml or Path("out") / "email"
+        written = mail.write_eml(messages, target) if messages else ()
+        click.echo(f"{len(written)} messages written to {target}, {failed} failed", err=True)
+    else:
+        result = mail.send_messages(plan.messages, settings, log=log_file, resend_uncertain=resend_uncertain)
+        for item in result.deliveries:
+            if not item.delivered:
+                click.echo(f"error: {item.label}: {item.status}: {item.detail}", err=True)
+        undelivered = len(result.undelivered)
+        click.echo(
+            f"{result.count('sent')} sent, {result.count('skipped')} already sent, "
+            f"{undelivered + failed} not delivered (log: {log_file})",
+            err=True,
+        )
+        failed += undelivered
+    if failed:
         sys.exit(1)
