@@ -95,12 +95,18 @@ def theme_options(func: Any) -> Any:
         metavar="YYYY-MM-DD",
         help="Date to judge review deadlines against (default today).",
     )(func)
+    func = click.option(
+        "--max-pages",
+        type=click.IntRange(min=0),
+        default=None,
+        help="Fail a guide that lays out to more pages than this (default 200; 0: no limit).",
+    )(func)
     return func
 
 
 def build_options(**values: Any) -> Any:
     """RenderOptions from command-line values; unset flags keep the defaults."""
-    from .options import RenderOptions
+    from .options import DEFAULT_MAX_PAGES, RenderOptions
 
     return RenderOptions(
         templates=tuple(values.get("templates") or ()),
@@ -109,6 +115,7 @@ def build_options(**values: Any) -> Any:
         as_of=values.get("as_of"),
         pdf_variant=values.get("pdf_variant"),
         allow_network=bool(values.get("allow_network")),
+        max_pages=DEFAULT_MAX_PAGES if values.get("max_pages") is None else values["max_pages"],
     )
 
 
@@ -205,6 +212,7 @@ def check(inputs: tuple[str, ...], fmt: str, strict: bool, as_of: date | None, a
     click.echo(f"{len(result.checked)} checked, {errors} errors, {warnings} warnings", err=True)
     if errors or result.missing or (strict and warnings):
         sys.exit(1)
+
 
 @main.command()
 @click.argument("inputs", nargs=-1, metavar="INPUT...")
