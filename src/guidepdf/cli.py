@@ -213,7 +213,6 @@ def check(inputs: tuple[str, ...], fmt: str, strict: bool, as_of: date | None, a
     if errors or result.missing or (strict and warnings):
         sys.exit(1)
 
-
 @main.command()
 @click.argument("inputs", nargs=-1, metavar="INPUT...")
 @click.option("--to", "to", multiple=True, metavar="ADDR", help="Recipient; each gets their own message.")
