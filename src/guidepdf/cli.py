@@ -105,15 +105,17 @@ def theme_options(func: Any) -> Any:
 
 
 def build_options(**values: Any) -> Any:
-    """RenderOptions from command-line values; unset flags keep the defaults."""
+    """RenderOptions from command-line values over the configuration file's; unset flags keep those."""
+    from .config import load_config
     from .options import DEFAULT_MAX_PAGES, RenderOptions
 
+    config = load_config()
     return RenderOptions(
-        templates=tuple(values.get("templates") or ()),
-        styles=tuple(values.get("styles") or ()),
-        page_size=values.get("page_size") or "A4",
-        as_of=values.get("as_of"),
-        pdf_variant=values.get("pdf_variant"),
+        templates=tuple(values.get("templates") or config.templates),
+        styles=tuple(values.get("styles") or config.styles),
+        page_size=values.get("page_size") or config.page_size or "A4",
+        as_of=values.get("as_of") or config.as_of,
+        pdf_variant=values.get("pdf_variant") or config.pdf_variant,
         allow_network=bool(values.get("allow_network")),
         max_pages=DEFAULT_MAX_PAGES if values.get("max_pages") is None else values["max_pages"],
     )
@@ -161,6 +163,7 @@ def render(
 ) -> None:
     """Render guides (files, folders or globs) to PDF briefs or self-contained HTML."""
     from .batch import render_batch
+    from .config import load_config
     from .inputs import expand_inputs
 
     selection = expand_inputs(inputs)
@@ -172,7 +175,7 @@ def render(
     single = output is not None and len(selection.paths) == 1 and output.suffix.lower() in (".pdf", ".html")
     if single and output is not None and output.suffix.lower() != f".{fmt}":
         raise UsageError(f"-o {output}: the name does not match --format {fmt}")
-    out = output or Path("out")
+    out = output or load_config().output or Path("out")
     result = render_batch(list(selection.paths), out, options, fmt, single_file=single)
     report(result)
     rendered, failed = result.count("rendered"), len(result.failed) + len(selection.missing)

@@ -102,6 +102,12 @@ def render_template(name: str, context: dict[str, Any], options: RenderOptions) 
     template = get_template(name, options)
     try:
         return template.render(context)
+    except jinja2.TemplateNotFound as exc:  # an include or import inside the template
+        searched = [*(str(p) for p in options.templates), str(builtin_dir("templates"))]
+        missing = ", ".join(repr(n) for n in getattr(exc, "templates", [exc.name]))
+        raise TemplateNotFound(f"template {name!r}: {missing} not found in: {', '.join(searched)}") from None
+    except jinja2.TemplateSyntaxError as exc:
+        raise RenderError(f"{exc.filename or exc.name or name}: line {exc.lineno}: {exc.message}") from None
     except jinja2.TemplateError as exc:
         raise RenderError(f"template {name!r}: {exc}") from None
     except Exception as exc:  # a theme's template can fail in any way; the user needs one line

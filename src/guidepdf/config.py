@@ -1,0 +1,159 @@
+"""The configuration file: `guidepdf.toml` or `[tool.guidepdf]` in pyproject.toml, found from a folder up.
+
+Every key is optional and only sets a default; whatever the user types on the command line wins.
+Paths are relative to the folder holding the configuration file.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from .errors import UsageError
+from .options import PAGE_SIZES, PDF_VARIANTS
+
+CONFIG_NAME = "guidepdf.toml"
+
+
+class ConfigError(UsageError):
+    """A configuration file that cannot be read or has a bad value: names the file and every bad key."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """Defaults from a configuration file (None or empty: not set), and the file they came from."""
+
+    path: Path | None = None
+    templates: tuple[Path, ...] = ()
+    styles: tuple[Path, ...] = ()
+    page_size: str | None = None
+    output: Path | None = None
+    as_of: date | None = None
+    pdf_variant: str | None = None
+
+
+def find_config(start: Path | None = None) -> Path | None:
+    """The nearest `guidepdf.toml`, or pyproject.toml with a `[tool.guidepdf]` table, from `start` up."""
+    folder = (start or Path.cwd()).resolve()
+    for candidate in (folder, *folder.parents):
+        own = candidate / CONFIG_NAME
+        if own.is_file():
+            return own
+        project = candidate / "pyproject.toml"
+        if project.is_file() and _has_tool_table(project):
+            return project
+    return None
+
+
+def _has_tool_table(path: Path) -> bool:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    if "guidepdf" not in text:  # cheap test first: most pyproject files are not ours
+        return False
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return True  # ours, but broken: loading it will say where
+    return isinstance(data.get("tool"), dict) and "guidepdf" in data["tool"]
+
+
+def load_config(path: Path | None = None, *, start: Path | None = None) -> Config:
+    """Read the configuration at `path`, or the one `find_config(start)` finds; no file gives defaults."""
+    path = path or find_config(start)
+    if path is None:
+        return Config()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not valid UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    prefix = ""
+    if path.name == "pyproject.toml":
+        data = data.get("tool", {}).get("guidepdf", {})
+        prefix = "tool.guidepdf."
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: tool.guidepdf: expected a table, got {_kind(data)}")
+    return _parse(data, path, prefix)
+
+
+def _parse(data: dict[str, Any], path: Path, prefix: str) -> Config:
+    base = path.resolve().parent
+    problems: list[str] = []
+    values: dict[str, Any] = {}
+    parsers: dict[str, Callable[[Any, Path], Any]] = {
+        "templates": lambda v, b: _paths(v, b, folder=True),
+        "styles": lambda v, b: _paths(v, b, folder=False),
+        "page_size": lambda v, b: _choice(v, PAGE_SIZES),
+        "output": lambda v, b: b / _text(v),
+        "as_of": lambda v, b: _day(v),
+        "pdf_variant": lambda v, b: _choice(v, {p: p for p in PDF_VARIANTS}),
+    }
+    for key, value in data.items():
+        parse = parsers.get(key)
+        if parse is None:
+            problems.append(f"{prefix}{key}: unknown key (known: {', '.join(parsers)})")
+            continue
+        try:
+            values[key] = parse(value, base)
+        except ValueError as exc:
+            problems.append(f"{prefix}{key}: {exc}")
+    if problems:  # all of them at once, so one edit fixes the file
+        raise ConfigError(f"{path}: " + "; ".join(problems))
+    return Config(path=path, **values)
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "a list"
+    return repr(value)
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"expected a path as text, got {_kind(value)}")
+    return value
+
+
+def _paths(value: Any, base: Path, *, folder: bool) -> tuple[Path, ...]:
+    items = value if isinstance(value, list) else [value]
+    paths = []
+    for item in items:
+        path = base / _text(item)
+        if folder and not path.is_dir():
+            raise ValueError(f"no such folder: {path}")
+        if not folder and not path.is_file():
+            raise ValueError(f"no such file: {path}")
+        paths.append(path)
+    return tuple(paths)
+
+
+def _choice(value: Any, choices: dict[str, str]) -> str:
+    if isinstance(value, str) and value.lower() in choices:
+        return choices[value.lower()]
+    raise ValueError(f"expected one of {', '.join(choices.values())}, got {_kind(value)}")
+
+
+def _day(value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise ValueError(f"expected a date as YYYY-MM-DD, got {_kind(value)}")

@@ -1,0 +1,93 @@
+"""Themes: --templates overrides any template by name, `!builtin/` extends one block, --style applies last."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import DATA, pdftotext
+from guidepdf.cli import main
+
+REFERENCE = DATA / "reference.md"
+
+
+def render(tmp_path: Path, *args: str, fmt: str = "pdf") -> tuple[int, str, Path]:
+    out = tmp_path / f"brief.{fmt}"
+    result = CliRunner().invoke(
+        main, ["render", str(REFERENCE), "-o", str(out), "--as-of", "2026-11-23", "--format", fmt, *args]
+    )
+    return result.exit_code, result.output, out
+
+
+@pytest.fixture
+def theme(tmp_path: Path) -> Path:
+    folder = tmp_path / "theme"
+    folder.mkdir()
+    return folder
+
+
+def test_extending_the_builtin_changes_one_block_only(tmp_path: Path, theme: Path) -> None:
+    (theme / "brief.html.j2").write_text(
+        '{% extends "!builtin/brief.html.j2" %}\n'
+        "{% block colophon %}<footer>Prepared for the hiring committee, {{ as_of | date }}</footer>"
+        "{% endblock %}\n"
+    )
+    code, output, out = render(tmp_path, "--templates", str(theme))
+    assert code == 0, output
+    text = " ".join(pdftotext(out).split())
+    assert "Prepared for the hiring committee, 23 Nov 2026" in text
+    assert "Made with guidepdf" not in text  # the built-in colophon is gone
+    assert "$525K–$775K" in text and "Review overdue" in text  # every other block is still there
+
+
+def test_a_template_name_overrides_the_builtin_everywhere_it_is_used(tmp_path: Path, theme: Path) -> None:
+    (theme / "chart.html.j2").write_text(
+        "{% macro range_chart(chart, id='chart') %}<p class='my-chart'>{{ chart.rows | length }} regions "
+        "charted my way</p>{% endmacro %}\n"
+    )
+    code, output, out = render(tmp_path, "--templates", str(theme), fmt="html")
+    assert code == 0, output
+    html = out.read_text()
+    assert "3 regions charted my way" in html and "<svg" not in html
+
+
+def test_whole_template_override_and_later_folders_lose(tmp_path: Path, theme: Path) -> None:
+    second = tmp_path / "second"
+    second.mkdir()
+    (theme / "brief.html.j2").write_text(
+        '{% extends "base.html.j2" %}{% block content %}<h1>{{ guide.company_display }} one-pager</h1>'
+        "{% endblock %}"
+    )
+    (second / "brief.html.j2").write_text("<p>never used</p>")
+    code, output, out = render(tmp_path, "--templates", str(theme), "--templates", str(second), fmt="html")
+    assert code == 0, output
+    html = out.read_text()
+    assert "Jane Street one-pager" in html and "never used" not in html
+
+
+def test_style_applies_after_the_builtin(tmp_path: Path) -> None:
+    css = tmp_path / "quiet.css"
+    css.write_text(".notice, .range-chart { display: none; }\n")
+    code, output, out = render(tmp_path, "--style", str(css))
+    assert code == 0, output
+    text = pdftotext(out)
+    assert "Review overdue" not in text and "no figures" not in text
+    assert "$525K–$775K" in text
+
+
+def test_missing_template_names_every_folder_searched(tmp_path: Path, theme: Path) -> None:
+    (theme / "brief.html.j2").write_text('{% include "sidebar.html.j2" %}')
+    code, output, _ = render(tmp_path, "--templates", str(theme), fmt="html")
+    assert code == 1
+    line = output.strip().splitlines()[0]
+    assert line.startswith("error: ") and "sidebar.html.j2" in line and str(theme) in line
+
+
+def test_a_broken_theme_template_is_one_line_not_a_traceback(tmp_path: Path, theme: Path) -> None:
+    (theme / "brief.html.j2").write_text("{{ guide.title + 3 }}")
+    code, output, _ = render(tmp_path, "--templates", str(theme), fmt="html")
+    assert code == 1
+    assert "Traceback" not in output
+    assert any(ln.startswith("error: ") and "brief.html.j2" in ln for ln in output.splitlines())
