@@ -159,3 +159,26 @@ def test_same_inputs_same_bytes(reference_guide: Path) -> None:
     second = render_pdf(load_guide(reference_guide), options)
     assert first == second
     assert render_pdf(load_guide(reference_guide), RenderOptions(as_of=date(2026, 1, 1))) != first
+
+
+def test_long_table_repeats_its_header_and_keeps_rows_whole(tmp_path: Path) -> None:
+    rows = "\n".join(
+        f"| Level {i} | Row {i} first line<br>second line of row {i} end | ${100 + i}K |" for i in range(70)
+    )
+    guide = tmp_path / "table.md"
+    guide.write_text(
+        "---\ncompany: acme\nrole: sre\n---\n#### Bands\n\n"
+        f"| Level | Notes | Base |\n|---|---|---|\n{rows}\n",
+        encoding="utf-8",
+    )
+    pdf = tmp_path / "table.pdf"
+    pdf.write_bytes(render_pdf(load_guide(guide), RenderOptions(as_of=AS_OF)))
+    reader = PdfReader(pdf)
+    assert len(reader.pages) >= 2
+    for page in reader.pages:
+        text = page.extract_text()
+        if "Level" in text:
+            assert "LevelNotesBase" in text.replace(" ", "").replace("\n", "")
+            # a row's two lines never land on different pages
+            for i in range(70):
+                assert (f"Row {i} first line" in text) == (f"second line of row {i} end" in text), i
