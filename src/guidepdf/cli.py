@@ -121,6 +121,54 @@ def build_options(**values: Any) -> Any:
     )
 
 
+def watch_options(func: Any) -> Any:
+    """--watch and its test hooks (hidden): rebuild when a guide or theme file changes."""
+    func = click.option("--watch-interval", type=click.FloatRange(min=0.01), default=0.5, hidden=True)(func)
+    func = click.option("--watch-limit", type=click.IntRange(min=0), default=None, hidden=True)(func)
+    return click.option(
+        "--watch", is_flag=True, help="Keep running; re-render when a guide or theme file changes (Ctrl-C stops)."
+    )(func)
+
+
+def run_watch(inputs: tuple[str, ...], out: Path, options: Any, fmt: str, single: bool, **flags: Any) -> None:
+    """Render, then re-render on every change until Ctrl-C (or --watch-limit rebuilds)."""
+    from .batch import render_batch
+    from .inputs import expand_inputs
+    from .watch import watch, watched_files
+
+    def build() -> Any:
+        paths = list(expand_inputs(inputs).paths)  # new guides in a watched folder join in
+        if not paths:
+            return None
+        return render_batch(paths, out, options, fmt, single_file=single, jobs=flags.get("jobs"))
+
+    def on_round(done: Any) -> None:
+        if done.number:
+            names = ", ".join(str(p.name) for p in done.changed[:3]) + (" …" if len(done.changed) > 3 else "")
+            click.echo(f"changed: {names}", err=True)
+        if done.result is None:
+            click.echo("error: no guides selected: " + ", ".join(inputs), err=True)
+            return
+        report(done.result)
+        result = done.result
+        click.echo(
+            f"{result.count('rendered')} rendered, {result.count('skipped')} skipped, "
+            f"{len(result.failed)} failed; watching for changes (Ctrl-C stops)",
+            err=True,
+        )
+
+    try:
+        watch(
+            build,
+            lambda: watched_files(inputs, options, out),
+            on_round=on_round,
+            interval=flags["watch_interval"],
+            rounds=flags["watch_limit"],
+        )
+    except KeyboardInterrupt:
+        click.echo("stopped watching", err=True)
+
+
 def report(result: Any) -> None:
     """Print the per-guide problems of a batch: one `error:` line per failed guide."""
     for source, new in result.clashes:
@@ -151,6 +199,7 @@ def report(result: Any) -> None:
 )
 @click.option("--force", is_flag=True, help="Rebuild every output, changed or not.")
 @click.option("--scheduler", metavar="ADDRESS", help="Render on a dask.distributed cluster.")
+@watch_options
 @theme_options
 def render(
     inputs: tuple[str, ...],
@@ -176,6 +225,8 @@ def render(
     if single and output is not None and output.suffix.lower() != f".{fmt}":
         raise UsageError(f"-o {output}: the name does not match --format {fmt}")
     out = output or load_config().output or Path("out")
+    if theme.get("watch"):
+        return run_watch(inputs, out, options, fmt, single, jobs=jobs, **theme)
     result = render_batch(list(selection.paths), out, options, fmt, single_file=single)
     report(result)
     rendered, failed = result.count("rendered"), len(result.failed) + len(selection.missing)

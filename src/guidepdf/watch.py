@@ -1,0 +1,128 @@
+"""Watch mode: poll the guides and theme files for changes and rebuild, debounced, until stopped.
+
+Polling modification times needs no dependency and behaves the same on every platform and file system
+(network folders and containers included), at the cost of a short delay.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Generic, TypeVar
+
+from .config import find_config
+from .inputs import expand_inputs
+from .options import RenderOptions
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: Stamps of the watched files: modification time and size, so a same-second rewrite is still seen.
+Snapshot = dict[Path, tuple[int, int]]
+
+
+@dataclass(frozen=True)
+class WatchRound(Generic[T]):
+    """One build in watch mode: its number (0 is the first build), the files that changed, the result."""
+
+    number: int
+    changed: tuple[Path, ...]
+    result: T
+
+
+def snapshot(paths: Iterable[Path]) -> Snapshot:
+    """Modification time and size of each path that exists."""
+    stamps: Snapshot = {}
+    for path in paths:
+        try:
+            stat = path.stat()
+        except OSError:
+            continue
+        stamps[path] = (stat.st_mtime_ns, stat.st_size)
+    return stamps
+
+
+def changed_files(before: Snapshot, after: Snapshot) -> tuple[Path, ...]:
+    """Paths added, removed or modified between two snapshots, sorted."""
+    paths = set(before) | set(after)
+    return tuple(sorted(p for p in paths if before.get(p) != after.get(p)))
+
+
+def _walk(folder: Path, skip: Path) -> Iterable[Path]:
+    for root, dirs, files in os.walk(folder):
+        base = Path(root)
+        # Never watch the output folder (it changes on every build) nor hidden folders like .git.
+        dirs[:] = [d for d in dirs if not d.startswith(".") and base / d != skip]
+        for name in files:
+            if not name.startswith("."):
+                yield base / name
+
+
+def watched_files(inputs: Sequence[str | Path], options: RenderOptions, out: Path) -> list[Path]:
+    """Everything a rebuild depends on: the guides, their folders' files, the theme and the config file."""
+    skip = out.resolve()  # the output folder, or the single output file
+    selection = expand_inputs(inputs)
+    files: set[Path] = set()
+    for guide in selection.paths:
+        guide = guide.resolve()
+        files.add(guide)
+        files.update(_walk(guide.parent, skip))  # images and includes beside the guide
+    for folder in options.templates:
+        files.update(_walk(folder.resolve(), skip))
+    for style in options.styles:
+        files.update(_walk(style.resolve().parent, skip))
+    config = find_config()
+    if config is not None:
+        files.add(config.resolve())
+    return sorted(f for f in files if not f.is_relative_to(skip))
+
+
+def watch(
+    build: Callable[[], T],
+    files: Callable[[], Iterable[Path]],
+    *,
+    on_round: Callable[[WatchRound[T]], None] | None = None,
+    interval: float = 0.5,
+    debounce: float = 0.3,
+    rounds: int | None = None,
+    stop: threading.Event | None = None,
+) -> int:
+    """Build once, then again whenever `files()` change; return how many rebuilds ran.
+
+    A change starts a rebuild only once the files have been still for `debounce` seconds, so an
+    editor's save-rename-touch counts once. `rounds` bounds the rebuilds (None: until `stop` is set
+    or the user presses Ctrl-C, which the caller handles).
+    """
+    stop = stop or threading.Event()
+    before = snapshot(files())
+    result = build()
+    if on_round:
+        on_round(WatchRound(0, (), result))
+    done = 0
+    while not stop.is_set() and (rounds is None or done < rounds):
+        if stop.wait(interval):
+            break
+        now = snapshot(files())
+        if now == before:
+            continue
+        while not stop.is_set():  # wait until the files stop changing
+            time.sleep(debounce)
+            settled = snapshot(files())
+            if settled == now:
+                break
+            now = settled
+        changed = changed_files(before, now)
+        log.info("changed: %s", ", ".join(map(str, changed)))
+        result = build()
+        # Stamps taken after the build would hide edits made during it; these were taken before.
+        before = now
+        done += 1
+        if on_round:
+            on_round(WatchRound(done, changed, result))
+    return done

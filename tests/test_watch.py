@@ -1,0 +1,133 @@
+"""Watch mode rebuilds when a guide or theme file changes, debounced, and stops cleanly on Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from conftest import SEEDS, pdftotext
+from guidepdf.options import RenderOptions
+from guidepdf.watch import WatchRound, watch, watched_files
+
+GUIDE = SEEDS / "kestrel-games-product-designer.md"
+BOUND = 120  # seconds: only a bound so a broken watcher cannot hang the suite, never an assertion
+
+
+def wait_for(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + BOUND
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"gave up waiting for {what}")
+        time.sleep(0.05)
+
+
+def bump(path: Path, text: str) -> None:
+    """Rewrite a file and move its mtime on, so even a coarse-grained file system sees the change."""
+    path.write_text(text)
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 2_000_000_000))
+
+
+def test_loop_rebuilds_once_per_settled_change(tmp_path: Path) -> None:
+    watched = tmp_path / "a.md"
+    watched.write_text("one")
+    builds: list[str] = []
+    rounds: list[WatchRound[str]] = []
+    seen = threading.Event()
+
+    def build() -> str:
+        builds.append(watched.read_text())
+        return builds[-1]
+
+    def on_round(done: WatchRound[str]) -> None:
+        rounds.append(done)
+        seen.set()
+
+    thread = threading.Thread(
+        target=watch,
+        args=(build, lambda: [watched]),
+        kwargs={"on_round": on_round, "interval": 0.02, "debounce": 0.2, "rounds": 1},
+    )
+    thread.start()
+    wait_for(seen.is_set, "the first build")
+    for i in range(3):  # a burst of saves is one change once it settles
+        bump(watched, f"two {i}")
+        time.sleep(0.05)
+    thread.join(BOUND)
+    assert not thread.is_alive()
+    assert builds == ["one", "two 2"]
+    assert [(r.number, r.changed, r.result) for r in rounds] == [(0, (), "one"), (1, (watched,), "two 2")]
+
+
+def test_watched_files_cover_guides_theme_and_config_but_not_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    guides, theme, out = tmp_path / "guides", tmp_path / "theme", tmp_path / "guides" / "out"
+    for folder in (guides / "img", theme, out):
+        folder.mkdir(parents=True)
+    for name in (
+        "guides/a.md",
+        "guides/img/chart.png",
+        "theme/brief.html.j2",
+        "theme/x.css",
+        "guides/out/a.pdf",
+    ):
+        (tmp_path / name).write_text("x")
+    monkeypatch.chdir(guides)
+    options = RenderOptions(templates=(theme,), styles=(theme / "x.css",))
+    files = {p.relative_to(tmp_path).as_posix() for p in watched_files(["."], options, Path("out"))}
+    assert files == {
+        "guides/a.md",
+        "guides/img/chart.png",
+        "theme/brief.html.j2",
+        "theme/x.css",
+        "guidepdf.toml",
+    }
+
+
+@pytest.mark.slow
+def test_render_watch_rebuilds_on_guide_and_style_changes_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    guide = tmp_path / "guides" / "kestrel.md"
+    guide.parent.mkdir()
+    shutil.copy(GUIDE, guide)
+    style = tmp_path / "extra.css"
+    style.write_text("/* nothing yet */\n")
+    out = tmp_path / "out"
+    pdf = out / "kestrel-games-product-designer.pdf"
+    command = [str(Path(sys.executable).parent / "guidepdf")]
+    args = ["render", str(guide.parent), "-o", str(out), "--as-of", "2026-11-23", "--style", str(style)]
+    proc = subprocess.Popen(
+        [*command, *args, "--watch", "--watch-interval", "0.1"],
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        wait_for(pdf.exists, "the first build")
+        first = pdf.stat().st_mtime_ns
+        bump(guide, guide.read_text().replace("Kestrel Games", "Kestrel Studios", 1))
+        wait_for(lambda: pdf.stat().st_mtime_ns != first, "the rebuild after a guide change")
+        wait_for(lambda: "Kestrel Studios" in pdftotext(pdf), "the rebuilt brief")
+        second = pdf.stat().st_mtime_ns
+        bump(style, ".notice, .range-chart { display: none; }\n")
+        wait_for(lambda: pdf.stat().st_mtime_ns != second, "the rebuild after a style change")
+        wait_for(lambda: "own scale" not in pdftotext(pdf), "the restyled brief")
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=BOUND)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    assert "changed: kestrel.md" in err and "changed: extra.css" in err
+    assert err.strip().endswith("stopped watching")
