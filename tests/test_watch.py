@@ -74,13 +74,8 @@ def test_watched_files_cover_guides_theme_and_config_but_not_output(
     guides, theme, out = tmp_path / "guides", tmp_path / "theme", tmp_path / "guides" / "out"
     for folder in (guides / "img", theme, out):
         folder.mkdir(parents=True)
-    for name in (
-        "guides/a.md",
-        "guides/img/chart.png",
-        "theme/brief.html.j2",
-        "theme/x.css",
-        "guides/out/a.pdf",
-    ):
+    wanted = {"guides/a.md", "guides/img/chart.png", "theme/brief.html.j2", "theme/x.css", "guidepdf.toml"}
+    for name in (*wanted, "guides/out/a.pdf", "guides/.a.md.swp"):
         (tmp_path / name).write_text("x")
     monkeypatch.chdir(guides)
     options = RenderOptions(templates=(theme,), styles=(theme / "x.css",))
