@@ -7,6 +7,7 @@ from .errors import GuideError, GuidepdfError, RenderError, UsageError
 from .guide import Compensation, Guide, load_guide, parse_guide
 from .mail import Attachment, MailError, SendLog, SendReport, SmtpSettings, build_message, send_messages
 from .options import RenderOptions
+from .packet import build_packet
 from .pdf import render_html, render_pdf
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "UsageError",
     "__version__",
     "build_message",
+    "build_packet",
     "check_guide",
     "check_guides",
     "check_paths",

@@ -112,7 +112,8 @@ def page_fetcher(page: Page) -> Any:
 
 
 def _page_size_css(options: RenderOptions) -> str:
-    return f"@page {{ size: {options.page_size}; }}"
+    folios = "" if options.folios else " @bottom-right { content: none; }"
+    return f"@page {{ size: {options.page_size};{folios} }}"
 
 
 @functools.lru_cache(maxsize=8)

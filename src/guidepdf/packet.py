@@ -1,0 +1,594 @@
+"""Many guides → one PDF packet: parts rendered on the workers, joined behind a cover, contents and overview.
+
+A packet is assembled, not laid out again: each guide is rendered on its own (in parallel, and
+reused from the cache when unchanged) without page numbers, then the parts are joined with pypdf.
+The front matter and a page-number overlay are two more renders; links, bookmarks and page labels
+are rewritten for the joined file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields, replace
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .batch import ItemResult
+from .errors import GuidepdfError, RenderError, UsageError
+from .guide import Guide, load_guide, slugify
+from .inputs import plan_names
+from .options import RenderOptions
+from .output import atomic_write
+from .tasks import (
+    PageTask,
+    RenderTask,
+    TaskResult,
+    collect_theme,
+    guide_resources,
+    render_key,
+    run_page,
+    run_render,
+)
+from .templating import render_template
+from .themes import builtin_dir
+from .workers import DEFAULT_TIMEOUT, Workers
+
+DEFAULT_TITLE = "Salary negotiation packet"
+#: Links in the front matter point here; joining turns them into links to each guide's first page.
+PART_SCHEME = "guidepdf-part:"
+CACHE_DIR = ".guidepdf-cache"
+#: Cached parts unused for this long are deleted.
+CACHE_DAYS = 30
+#: Fields --sort and --group-by understand besides any front-matter key.
+DERIVED_FIELDS = ("total_comp", "base", "currency", "region", "review", "source")
+
+
+@dataclass(frozen=True)
+class PacketResult:
+    """A packet's PDF (None when no guide could be used), what went into it, and what failed."""
+
+    title: str
+    pdf: bytes | None
+    sources: tuple[str, ...]
+    starts: tuple[int, ...]
+    pages: int
+    failed: tuple[ItemResult, ...] = ()
+    refused: tuple[tuple[str, str], ...] = ()
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """One guide's place in a packet, as the front matter template sees it."""
+
+    index: int
+    guide: Guide
+    start: int
+    pages: int
+
+    @property
+    def headline(self) -> Any:
+        return self.guide.headline
+
+
+# -- fields for sorting and grouping -----------------------------------------------------------------
+
+_GUIDE_FIELDS = {f.name for f in fields(Guide)} - {"source", "body", "meta", "extra", "body_line"}
+
+
+def field_value(guide: Guide, name: str) -> Any:
+    """A guide's value for `name`: a Guide field, a derived one (`total_comp`…), else front matter."""
+    headline = guide.headline
+    if name == "total_comp":
+        return None if headline is None else (headline.total_comp_high or headline.total_comp_low)
+    if name == "base":
+        return None if headline is None else (headline.base_high or headline.base_low)
+    if name in ("currency", "region"):
+        return None if headline is None else getattr(headline, name)
+    if name == "source":
+        return str(guide.path)
+    if name == "review":
+        return guide.next_review_due
+    if name in _GUIDE_FIELDS:
+        value = getattr(guide, name)
+        return str(value) if isinstance(value, Path) else value
+    return guide.meta.get(name)
+
+
+def check_field(guides: Sequence[Guide], name: str, option: str) -> None:
+    """Refuse a field no guide could have, naming the option and the fields known."""
+    if name in _GUIDE_FIELDS or name in DERIVED_FIELDS or any(name in g.meta for g in guides):
+        return
+    known = ", ".join(sorted({*_GUIDE_FIELDS, *DERIVED_FIELDS} - {"path", "compensation"}))
+    raise UsageError(f"{option} {name}: no guide has this field; try one of: {known}")
+
+
+def _sort_key(value: Any) -> tuple[int, Any]:
+    if value is None or value == "" or value == []:
+        return (3, "")
+    if isinstance(value, bool):
+        return (0, float(value))
+    if isinstance(value, int | float):
+        return (0, float(value))
+    if isinstance(value, datetime | date):
+        return (1, value.isoformat())
+    if isinstance(value, list | tuple):
+        return _sort_key(value[0]) if value else (3, "")
+    return (2, str(value).casefold())
+
+
+def sort_guides(guides: Sequence[Guide], spec: str) -> list[Guide]:
+    """Guides ordered by a field (`-field` for descending); missing values last, ties by title."""
+    descending = spec.startswith("-")
+    name = spec.lstrip("-+")
+    check_field(guides, name, "--sort")
+    present = [g for g in guides if _sort_key(field_value(g, name))[0] != 3]
+    missing = [g for g in guides if _sort_key(field_value(g, name))[0] == 3]
+    present.sort(key=lambda g: (_sort_key(field_value(g, name)), g.title.casefold()), reverse=descending)
+    return present + sorted(missing, key=lambda g: g.title.casefold())
+
+
+def group_guides(guides: Sequence[Guide], name: str) -> dict[str, list[Guide]]:
+    """Guides by their value of `name` (a list puts a guide in each of its values' groups), in order."""
+    check_field(guides, name, "--group-by")
+    groups: dict[str, list[Guide]] = {}
+    for guide in guides:
+        value = field_value(guide, name)
+        values = value if isinstance(value, list | tuple) else [value]
+        labels = [_label(v) for v in values if v not in (None, "")] or [""]
+        for label in dict.fromkeys(labels):
+            groups.setdefault(label, []).append(guide)
+    return groups
+
+
+def _label(value: Any) -> str:
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+# -- rendering the parts -----------------------------------------------------------------------------
+
+
+def packet_options(options: RenderOptions | None) -> RenderOptions:
+    """Options for a packet's parts: no page numbers (the packet stamps its own) and no per-part
+    tags or attachments, which a joined file could not keep consistent."""
+    return replace(options or RenderOptions(), folios=False, tagged=False, attach_sources=False).pinned()
+
+
+def _guide_bytes(guide: Guide) -> bytes:
+    with contextlib.suppress(OSError):
+        if guide.path.is_file():
+            return guide.path.read_bytes()
+    return guide.source.encode("utf-8")
+
+
+class _PartCache:
+    """Rendered parts by cache key, as files in a folder (or nowhere when no folder is given)."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = folder
+
+    def get(self, key: str) -> bytes | None:
+        if self.folder is None:
+            return None
+        path = self.folder / f"{key}.pdf"
+        try:
+            data = path.read_bytes()
+            os.utime(path)  # recently used: kept by prune()
+            return data
+        except OSError:
+            return None
+
+    def put(self, key: str, data: bytes) -> None:
+        if self.folder is not None:
+            with contextlib.suppress(OSError):  # a cache that cannot be written only costs time
+                atomic_write(self.folder / f"{key}.pdf", data)
+
+    def prune(self) -> None:
+        if self.folder is None or not self.folder.is_dir():
+            return
+        cutoff = time.time() - CACHE_DAYS * 86400
+        for path in self.folder.glob("*.pdf"):
+            with contextlib.suppress(OSError):
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+
+
+def render_parts(
+    guides: Sequence[Guide],
+    options: RenderOptions,
+    workers: Workers,
+    cache: _PartCache,
+    *,
+    timeout: float | None,
+    progress: Callable[[ItemResult], None] | None = None,
+) -> list[TaskResult]:
+    """Each guide's part (from the cache when unchanged), rendered in parallel; results in order."""
+    theme = collect_theme(options)
+    results: list[TaskResult | None] = [None] * len(guides)
+    todo: list[tuple[int, RenderTask, str]] = []
+    for i, guide in enumerate(guides):
+        text = _guide_bytes(guide)
+        resources = guide_resources(guide.path, text)
+        task = RenderTask(
+            str(guide.path), text, options, "pdf", resources if workers.remote else None, timeout
+        )
+        key = render_key(task, theme, resources)
+        cached = cache.get(key)
+        if cached is not None:
+            results[i] = TaskResult(task.source, data=cached)
+            if progress:
+                progress(ItemResult(task.source, None, "skipped"))
+        else:
+            todo.append((i, task, key))
+
+    def finished(n: int, result: TaskResult) -> None:
+        index, _, key = todo[n]
+        results[index] = result
+        if result.data is not None:
+            cache.put(key, result.data)
+        if progress:
+            status = "failed" if result.error else "rendered"
+            progress(ItemResult(result.source, None, status, error=result.error))
+
+    workers.run(run_render, [task for _, task, _ in todo], theme, finished)
+    return [
+        r if r is not None else TaskResult(g.path.name, error="not rendered")
+        for r, g in zip(results, guides, strict=True)
+    ]
+
+
+# -- front matter and page numbers -------------------------------------------------------------------
+
+
+def front_options(options: RenderOptions) -> RenderOptions:
+    """The parts' options with the packet stylesheet (after the brief's, before the user's)."""
+    styles = (builtin_dir("styles") / "packet.css", *options.styles)
+    return replace(options, styles=styles, folios=True, max_pages=0)
+
+
+def front_matter_html(title: str, entries: Sequence[_Entry], options: RenderOptions) -> str:
+    """The cover, contents and overview pages as HTML."""
+    companies = list(dict.fromkeys(e.guide.company_display for e in entries if e.guide.company_display))
+    context = {
+        "title": title,
+        "as_of": options.today,
+        "guides": [
+            {
+                "index": e.index,
+                "guide": e.guide,
+                "start": e.start,
+                "pages": e.pages,
+                "headline": e.guide.headline,
+                "overdue": e.guide.review_overdue(options.today),
+            }
+            for e in entries
+        ],
+        "companies": companies if len(companies) <= 40 else [],
+        "options": options,
+        "page_size": options.page_size,
+    }
+    return render_template("packet.html.j2", context, options)
+
+
+def folios_html(title: str, pages: int, options: RenderOptions) -> str:
+    """`pages` blank pages whose footers carry the packet's page numbers."""
+    return render_template("packet-folios.html.j2", {"title": title, "pages": pages}, options)
+
+
+# -- joining -----------------------------------------------------------------------------------------
+
+
+def join_packet(title: str, front: bytes, folios: bytes, parts: Sequence[tuple[Guide, bytes]]) -> bytes:
+    """Front matter and parts as one PDF: stamped page numbers, live links, bookmarks, page labels."""
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.constants import PageLabelStyle
+    from pypdf.generic import ArrayObject, ByteStringObject, NameObject, TextStringObject
+
+    writer = PdfWriter()
+    front_reader = PdfReader(io.BytesIO(front))
+    writer.append(front_reader, import_outline=False)
+    front_pages = len(writer.pages)
+    folio_reader = PdfReader(io.BytesIO(folios))
+    firsts: list[int] = []
+    for guide, data in parts:
+        reader = PdfReader(io.BytesIO(data))
+        first = len(writer.pages)
+        firsts.append(first)
+        writer.append(reader, import_outline=False)
+        _explicit_links(reader, writer, first)
+        top = writer.add_outline_item(title=guide.title, page_number=first, is_open=False)
+        outline: list[Any] = list(reader.outline)
+        if len(outline) == 2 and not isinstance(outline[0], list) and isinstance(outline[1], list):
+            outline = outline[1]  # the part's own title bookmark: its sections go under the guide's
+        elif len(outline) == 1 and not isinstance(outline[0], list):
+            outline = []
+        _copy_outline(reader, outline, writer, first, top)
+    guide_pages = len(writer.pages) - front_pages
+    if len(folio_reader.pages) != guide_pages:
+        raise RenderError(f"page numbers: {len(folio_reader.pages)} pages for {guide_pages} guide pages")
+    for offset, folio in enumerate(folio_reader.pages):
+        writer.pages[front_pages + offset].merge_page(folio)
+
+    for page in writer.pages[:front_pages]:
+        for ref in page.get("/Annots") or []:
+            annot = ref.get_object()
+            action = annot.get("/A")
+            uri = str(action.get_object().get("/URI", "")) if action is not None else ""
+            if uri.startswith(PART_SCHEME):
+                target = firsts[int(uri.removeprefix(PART_SCHEME))]
+                del annot["/A"]
+                annot[NameObject("/Dest")] = ArrayObject(
+                    [writer.pages[target].indirect_reference, NameObject("/Fit")]
+                )
+    names = writer._root_object.get("/Names")
+    if names is not None and "/Dests" in names.get_object():
+        del names.get_object()["/Dests"]  # every link is explicit now; per-part names would clash
+
+    writer.set_page_label(0, front_pages - 1, style=PageLabelStyle.LOWERCASE_ROMAN)
+    if guide_pages:
+        last = front_pages + guide_pages - 1
+        writer.set_page_label(front_pages, last, style=PageLabelStyle.DECIMAL, start=1)
+    writer.add_metadata(
+        {"/Title": TextStringObject(title), "/Creator": TextStringObject(f"guidepdf {__version__}")}
+    )
+    writer.page_mode = "/UseOutlines"
+    # Deterministic: the same inputs give the same bytes, so the file ID derives from them too.
+    digest = hashlib.sha256(front + folios + b"".join(d for _, d in parts)).digest()[:16]
+    writer._ID = ArrayObject([ByteStringObject(digest), ByteStringObject(digest)])
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
+def _explicit_links(reader: Any, writer: Any, first: int) -> None:
+    """Turn a part's links to named destinations into links to pages of the joined file."""
+    from pypdf.generic import ArrayObject, FloatObject, NameObject, NullObject
+
+    targets: dict[str, Any] = {}
+    for name, dest in reader.named_destinations.items():
+        page = reader.get_destination_page_number(dest)
+        if page is None or page < 0:
+            continue
+        left = dest.left if dest.left is not None else NullObject()
+        top = dest.top if dest.top is not None else NullObject()
+        targets[str(name)] = (first + page, left, top)
+    count = len(reader.pages)
+    for page in writer.pages[first : first + count]:
+        for ref in page.get("/Annots") or []:
+            annot = ref.get_object()
+            dest = annot.get("/Dest")
+            action = annot.get("/A")
+            if dest is None and action is not None and action.get_object().get("/S") == "/GoTo":
+                dest = action.get_object().get("/D")
+            if dest is None or isinstance(dest.get_object(), ArrayObject):
+                continue
+            target = targets.get(str(dest.get_object()))
+            if target is None:
+                continue
+            index, left, top = target
+            explicit = ArrayObject(
+                [
+                    writer.pages[index].indirect_reference,
+                    NameObject("/XYZ"),
+                    FloatObject(left) if not isinstance(left, NullObject) else left,
+                    FloatObject(top) if not isinstance(top, NullObject) else top,
+                    FloatObject(0),
+                ]
+            )
+            if "/A" in annot:
+                del annot["/A"]
+            annot[NameObject("/Dest")] = explicit
+
+
+def _copy_outline(reader: Any, items: Sequence[Any], writer: Any, first: int, parent: Any) -> None:
+    last = None
+    for item in items:
+        if isinstance(item, list):
+            if last is not None:
+                _copy_outline(reader, item, writer, first, last)
+            continue
+        page = reader.get_destination_page_number(item)
+        target = first + max(page or 0, 0)
+        last = writer.add_outline_item(title=str(item.title), page_number=target, parent=parent)
+
+
+# -- the packet --------------------------------------------------------------------------------------
+
+
+def _load(inputs: Sequence[Path | str | Guide]) -> tuple[list[Guide], list[ItemResult]]:
+    guides: list[Guide] = []
+    failed: list[ItemResult] = []
+    for item in inputs:
+        if isinstance(item, Guide):
+            guides.append(item)
+            continue
+        try:
+            guides.append(load_guide(item))
+        except GuidepdfError as exc:
+            failed.append(ItemResult(str(item), None, "failed", error=str(exc)))
+    return guides, failed
+
+
+def make_packets(
+    groups: Sequence[tuple[str, Sequence[Guide]]],
+    options: RenderOptions | None = None,
+    *,
+    jobs: int | None = None,
+    scheduler: str | None = None,
+    cache_dir: Path | None = None,
+    timeout: float | None = DEFAULT_TIMEOUT,
+    progress: Callable[[ItemResult], None] | None = None,
+) -> list[PacketResult]:
+    """One packet per (title, guides) group; all parts and front matter rendered on one set of workers."""
+    started = time.monotonic()
+    part_opts = packet_options(options)
+    cache = _PartCache(cache_dir)
+    unique: dict[Path, Guide] = {}
+    for _, guides in groups:
+        for guide in guides:
+            unique.setdefault(guide.path.resolve(), guide)
+    order = list(unique)
+    # A pool costs a second to start: a packet of one or two guides is quicker in this process.
+    inline = scheduler is None and len(unique) <= 2
+    with Workers(jobs, scheduler=scheduler, options=part_opts, timeout=timeout, inline=inline) as workers:
+        rendered = render_parts(
+            list(unique.values()), part_opts, workers, cache, timeout=timeout, progress=progress
+        )
+        by_path = dict(zip(order, rendered, strict=True))
+
+        plans = []
+        page_tasks: list[PageTask] = []
+        fopts = front_options(part_opts)
+        for title, guides in groups:
+            failed: list[ItemResult] = []
+            refused: list[tuple[str, str]] = []
+            entries: list[_Entry] = []
+            parts: list[tuple[Guide, bytes]] = []
+            start = 1
+            for guide in guides:
+                result = by_path[guide.path.resolve()]
+                refused += [(str(guide.path), url) for url in result.refused]
+                if result.error is not None or result.data is None:
+                    failed.append(ItemResult(str(guide.path), None, "failed", error=result.error))
+                    continue
+                pages = result.pages or _count_pages(result.data)
+                entries.append(_Entry(len(entries), guide, start, pages))
+                parts.append((guide, result.data))
+                start += pages
+            plans.append((title, entries, parts, failed, refused))
+            if entries:
+                page_tasks.append(
+                    PageTask(
+                        f"{title}: front matter", front_matter_html(title, entries, fopts), fopts, timeout
+                    )
+                )
+                page_tasks.append(
+                    PageTask(f"{title}: page numbers", folios_html(title, start - 1, fopts), fopts, timeout)
+                )
+        pages_out = workers.run(run_page, page_tasks, collect_theme(fopts)) if page_tasks else []
+    cache.prune()
+
+    results = []
+    done = iter(pages_out)
+    for title, entries, parts, failed, refused in plans:
+        if not entries:
+            results.append(PacketResult(title, None, (), (), 0, tuple(failed), tuple(refused)))
+            continue
+        front, folios = next(done), next(done)
+        for extra in (front, folios):
+            if extra.error or extra.data is None:
+                raise RenderError(extra.error or f"{title}: front matter failed")
+        pdf = join_packet(title, front.data or b"", folios.data or b"", parts)
+        results.append(
+            PacketResult(
+                title=title,
+                pdf=pdf,
+                sources=tuple(str(e.guide.path) for e in entries),
+                starts=tuple(e.start for e in entries),
+                pages=(front.pages or 0) + sum(e.pages for e in entries),
+                failed=tuple(failed),
+                refused=tuple(refused),
+                seconds=time.monotonic() - started,
+            )
+        )
+    return results
+
+
+def _count_pages(data: bytes) -> int:
+    from pypdf import PdfReader
+
+    return len(PdfReader(io.BytesIO(data)).pages)
+
+
+def make_packet(
+    inputs: Sequence[Path | str | Guide],
+    options: RenderOptions | None = None,
+    *,
+    title: str | None = None,
+    sort: str | None = None,
+    jobs: int | None = None,
+    scheduler: str | None = None,
+    cache_dir: Path | None = None,
+    timeout: float | None = DEFAULT_TIMEOUT,
+    progress: Callable[[ItemResult], None] | None = None,
+) -> PacketResult:
+    """One packet of `inputs` (paths or loaded guides); guides that fail are listed, not fatal."""
+    if not inputs:
+        raise UsageError("no guides selected for the packet")
+    guides, failed = _load(inputs)
+    if sort:
+        guides = sort_guides(guides, sort)
+    result = make_packets(
+        [(title or DEFAULT_TITLE, guides)],
+        options,
+        jobs=jobs,
+        scheduler=scheduler,
+        cache_dir=cache_dir,
+        timeout=timeout,
+        progress=progress,
+    )[0]
+    return replace(result, failed=(*failed, *result.failed))
+
+
+def make_grouped_packets(
+    inputs: Sequence[Path | str | Guide],
+    group_by: str,
+    out_dir: Path,
+    options: RenderOptions | None = None,
+    *,
+    title: str | None = None,
+    sort: str | None = None,
+    **run: Any,
+) -> tuple[list[tuple[Path, PacketResult]], list[ItemResult]]:
+    """One packet per value of `group_by`, named after the value, for writing into `out_dir`."""
+    if not inputs:
+        raise UsageError("no guides selected for the packet")
+    guides, failed = _load(inputs)
+    if sort:
+        guides = sort_guides(guides, sort)
+    groups = group_guides(guides, group_by) if guides else {}
+    labels = sorted(groups, key=lambda v: (v == "", v.casefold()))
+    names, _ = plan_names([slugify(label) or "ungrouped" for label in labels], ".pdf")
+    base = title or DEFAULT_TITLE
+    titled = [(f"{base}: {label}" if label else f"{base}: no {group_by}", groups[label]) for label in labels]
+    results = make_packets(titled, options, **run) if titled else []
+    return [(out_dir / name, r) for name, r in zip(names, results, strict=True)], failed
+
+
+def build_packet(
+    guides: Sequence[Path | str | Guide],
+    options: RenderOptions | None = None,
+    *,
+    title: str | None = None,
+    sort: str | None = None,
+    jobs: int | None = None,
+    scheduler: str | None = None,
+    cache_dir: Path | None = None,
+    timeout: float | None = DEFAULT_TIMEOUT,
+) -> bytes:
+    """A packet of `guides` (paths or loaded guides) as PDF bytes; raises if any guide fails."""
+    result = make_packet(
+        guides,
+        options,
+        title=title,
+        sort=sort,
+        jobs=jobs,
+        scheduler=scheduler,
+        cache_dir=cache_dir,
+        timeout=timeout,
+    )
+    if result.failed or result.pdf is None:
+        errors = [f.error or f.source for f in result.failed] or ["no guide could be rendered"]
+        raise RenderError(errors[0] + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""))
+    return result.pdf
