@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -180,6 +182,38 @@ def report(result: Any) -> None:
             click.echo(f"warning: {item.source}: not fetched: {url}", err=True)
 
 
+def timeout_option(func: Any) -> Any:
+    """--timeout: the per-guide time limit of a batch."""
+    return click.option(
+        "--timeout",
+        type=click.FloatRange(min=0),
+        default=120.0,
+        show_default=True,
+        metavar="SECONDS",
+        help="Stop a guide that takes longer than this and report it as failed (0: no limit).",
+    )(func)
+
+
+@contextlib.contextmanager
+def batch_progress(total: int, label: str) -> Iterator[Callable[[Any], None]]:
+    """A per-guide callback drawing a progress bar on a terminal; silent otherwise."""
+    if total < 2 or not sys.stderr.isatty():
+        yield lambda item: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=_stderr_console(), transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda item: bar.advance(task)
+
+
+def _stderr_console() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
 @main.command()
 @click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
 @click.option(
@@ -200,6 +234,7 @@ def report(result: Any) -> None:
 @click.option("--force", is_flag=True, help="Rebuild every output, changed or not.")
 @click.option("--scheduler", metavar="ADDRESS", help="Render on a dask.distributed cluster.")
 @watch_options
+@timeout_option
 @theme_options
 def render(
     inputs: tuple[str, ...],
@@ -208,6 +243,7 @@ def render(
     jobs: int | None,
     force: bool,
     scheduler: str | None,
+    timeout: float,
     **theme: Any,
 ) -> None:
     """Render guides (files, folders or globs) to PDF briefs or self-contained HTML."""
@@ -227,11 +263,128 @@ def render(
     out = output or load_config().output or Path("out")
     if theme.get("watch"):
         return run_watch(inputs, out, options, fmt, single, jobs=jobs, **theme)
-    result = render_batch(list(selection.paths), out, options, fmt, single_file=single)
+    with batch_progress(len(selection.paths), "Rendering") as progress:
+        result = render_batch(
+            list(selection.paths),
+            out,
+            options,
+            fmt,
+            single_file=single,
+            progress=progress,
+            jobs=jobs,
+            force=force,
+            scheduler=scheduler,
+            timeout=timeout or None,
+        )
     report(result)
     rendered, failed = result.count("rendered"), len(result.failed) + len(selection.missing)
-    click.echo(f"{rendered} rendered, {result.count('skipped')} skipped, {failed} failed", err=True)
+    removed = f", {len(result.removed)} removed" if result.removed else ""
+    click.echo(
+        f"{rendered} rendered, {result.count('skipped')} skipped, {failed} failed{removed} "
+        f"in {result.seconds:.1f} s",
+        err=True,
+    )
     if failed:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The packet file (default out/packet.pdf); with --group-by, a folder (default out/).",
+)
+@click.option("--title", help="Title on the cover and in the PDF metadata.")
+@click.option(
+    "--sort",
+    "sort",
+    metavar="FIELD",
+    help="Order guides by a field (e.g. company, total_comp; -FIELD descends).",
+)
+@click.option(
+    "--group-by", "group_by", metavar="FIELD", help="One packet per value of FIELD, written into -o DIR."
+)
+@click.option(
+    "--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes (default: CPU count)."
+)
+@click.option("--scheduler", metavar="ADDRESS", help="Render on a dask.distributed cluster.")
+@timeout_option
+@theme_options
+def packet(
+    inputs: tuple[str, ...],
+    output: Path | None,
+    title: str | None,
+    sort: str | None,
+    group_by: str | None,
+    jobs: int | None,
+    scheduler: str | None,
+    timeout: float,
+    **theme: Any,
+) -> None:
+    """Bundle guides into one PDF packet: cover, contents, overview table, then every guide."""
+    from .inputs import expand_inputs
+    from .output import atomic_write
+    from .packet import CACHE_DIR, make_grouped_packets, make_packet
+
+    selection = expand_inputs(inputs)
+    for missing in selection.missing:
+        click.echo(f"error: {missing}: no such file, folder or matching guide", err=True)
+    if not selection.paths:
+        raise UsageError("no guides selected for the packet: " + ", ".join(inputs))
+    theme.pop("watch", None)
+    options = build_options(**theme)
+    run: dict[str, Any] = {"jobs": jobs, "scheduler": scheduler, "timeout": timeout or None}
+    paths = list(selection.paths)
+    with batch_progress(len(paths), "Rendering parts") as progress:
+        if group_by:
+            folder = output or Path("out")
+            if folder.suffix.lower() == ".pdf":
+                raise UsageError(f"-o {folder}: with --group-by, -o names a folder")
+            made, failed = make_grouped_packets(
+                paths,
+                group_by,
+                folder,
+                options,
+                title=title,
+                sort=sort,
+                cache_dir=folder / CACHE_DIR,
+                progress=progress,
+                **run,
+            )
+        else:
+            target = output or Path("out") / "packet.pdf"
+            if target.suffix.lower() != ".pdf":
+                raise UsageError(f"-o {target}: a packet is one .pdf file (use --group-by for a folder)")
+            result = make_packet(
+                paths,
+                options,
+                title=title,
+                sort=sort,
+                cache_dir=target.parent / CACHE_DIR,
+                progress=progress,
+                **run,
+            )
+            made, failed = [(target, result)], []
+    errors = {item.source: item.error for item in failed}
+    for _, result in made:
+        errors.update({item.source: item.error for item in result.failed})
+        for source, url in dict.fromkeys(result.refused):
+            click.echo(f"warning: {source}: not fetched: {url}", err=True)
+    for error in errors.values():
+        click.echo(f"error: {error}", err=True)
+    written = 0
+    for path, result in made:
+        if result.pdf is None:
+            continue
+        atomic_write(path, result.pdf)
+        written += 1
+        click.echo(f"{path}: {len(result.sources)} guides, {result.pages} pages", err=True)
+    if not written:
+        click.echo("error: no packet written: no guide could be used", err=True)
+    if errors or selection.missing or not written:
         sys.exit(1)
 
 
@@ -266,6 +419,7 @@ def check(inputs: tuple[str, ...], fmt: str, strict: bool, as_of: date | None, a
     click.echo(f"{len(result.checked)} checked, {errors} errors, {warnings} warnings", err=True)
     if errors or result.missing or (strict and warnings):
         sys.exit(1)
+
 
 @main.command()
 @click.argument("inputs", nargs=-1, metavar="INPUT...")
