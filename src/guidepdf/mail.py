@@ -523,15 +523,17 @@ def plan_messages(
     packet: bool = False,
     max_size: int = DEFAULT_MAX_SIZE,
     when: datetime | None = None,
+    cache: dict[Any, Attachment] | None = None,
 ) -> Plan:
     """One message per recipient: the recipient's own guides plus `inputs`, checked for size.
 
     A guide that fails to load or render fails only the messages that need it; a message that
     repeats another (same key) is dropped with a warning, so nobody gets the same message twice.
+    `cache` (rendered attachments by guide) may be shared between calls with the same options.
     """
     options = (options or RenderOptions()).pinned()
     check_address(sender, "from")
-    cache: dict[Any, Attachment] = {}
+    cache = {} if cache is None else cache
     guide_cache: dict[Path, Guide | GuidepdfError] = {}
     messages: list[Outgoing] = []
     errors: list[str] = []
@@ -747,6 +749,13 @@ class _Connection:
             self.smtp = _connect(self.settings)
         return self.smtp
 
+    def abort(self) -> None:
+        """Close without QUIT: mid-transaction a QUIT would be read as part of the message."""
+        if self.smtp is not None:
+            with contextlib.suppress(Exception):
+                self.smtp.close()
+        self.smtp = None
+
     def drop(self) -> None:
         if self.smtp is not None:
             with contextlib.suppress(Exception):
@@ -785,7 +794,7 @@ def _connect(settings: SmtpSettings) -> smtplib.SMTP:
             smtp.starttls(context=_tls_context(settings))
             smtp.ehlo()
         if settings.user:
-            smtp.login(settings.user, settings.password or "")
+            _login(smtp, settings.user, settings.password or "")
     except MailError:
         smtp.close()
         raise
@@ -802,6 +811,16 @@ def _connect(settings: SmtpSettings) -> smtplib.SMTP:
         smtp.close()
         raise _Transient(f"{host}:{port}: {exc}") from None
     return smtp
+
+
+def _login(smtp: smtplib.SMTP, user: str, password: str) -> None:
+    """AUTH PLAIN when offered (one round trip, one clear answer), else whatever smtplib picks."""
+    offered = smtp.esmtp_features.get("auth", "").upper().split()
+    if "PLAIN" not in offered:
+        smtp.login(user, password)
+        return
+    smtp.user, smtp.password = user, password
+    smtp.auth("PLAIN", smtp.auth_plain)
 
 
 def _reply(exc: Any) -> str:
@@ -912,6 +931,9 @@ def send_messages(
             except MailError as exc:
                 stopped = str(exc)
                 deliveries.append(_delivery(out, "not-sent", stopped))
+            except BaseException:
+                connection.abort()
+                raise
     return SendReport(tuple(deliveries), stopped)
 
 
