@@ -13,7 +13,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from typing import Any
 
-from .errors import UsageError
+from .errors import RenderError, UsageError
 from .options import RenderOptions
 from .tasks import TaskResult, ThemeBundle
 
@@ -180,6 +180,7 @@ class Workers:
         queue: deque[int] = deque(range(len(tasks)))
         inflight: dict[Future[TaskResult], tuple[int, float]] = {}
         crashes: dict[int, int] = {}
+        restarts = 0
         while queue or inflight:
             executor = self._start()
             theme_arg = self._theme_arg(theme)
@@ -204,6 +205,12 @@ class Workers:
                 except Exception as exc:  # a cluster-side failure (lost worker, serialization)
                     finish(index, _failed(tasks[index], f"worker failed: {type(exc).__name__}: {exc}"))
             if broken:
+                restarts += 1
+                if restarts >= 3 and not any(r is not None and r.error is None for r in results):
+                    raise RenderError(
+                        "worker processes keep dying before finishing any guide; a script that calls "
+                        'guidepdf must guard its top level with `if __name__ == "__main__":`'
+                    )
                 self._requeue(inflight, queue, crashes)
                 self._kill()
                 continue

@@ -1,0 +1,229 @@
+"""Batches on the worker pool: a mixed batch, the manifest, incremental rebuilds, timeouts, shipped files."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import SEEDS, pdfinfo, pdftotext
+from guidepdf.cli import main
+from guidepdf.options import RenderOptions
+from guidepdf.tasks import RenderTask, collect_theme, guide_resources, run_render
+
+pytestmark = pytest.mark.slow
+
+GOOD = (
+    "northwind-robotics-software-engineer.md",  # references images/northwind-comp-bands.png
+    "brightmoor-analytics-data-scientist.md",
+    "corvid-cloud-site-reliability-engineer.md",
+)
+BAD_YAML = "---\ncompany: broken\nrole: [unclosed\n---\n# Broken\n"
+BAD_NUMBER = "---\ncompany: acme\nrole: engineer\ncompensation:\n  - base_low: lots\n---\n# Acme\n"
+AS_OF = ["--as-of", "2026-11-23"]
+
+
+def make_guides(folder: Path) -> Path:
+    """A folder with three good guides (one with an image) and two bad ones."""
+    folder.mkdir(parents=True)
+    for name in GOOD:
+        shutil.copy(SEEDS / name, folder / name)
+    shutil.copytree(SEEDS / "images", folder / "images")
+    (folder / "broken-yaml.md").write_text(BAD_YAML, encoding="utf-8")
+    (folder / "bad-number.md").write_text(BAD_NUMBER, encoding="utf-8")
+    return folder
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, [*args])
+    return result.exit_code, result.stderr if hasattr(result, "stderr") else result.output
+
+
+def manifest(out: Path) -> dict[str, dict]:
+    data = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    return {Path(row["source"]).name: row for row in data["items"]}
+
+
+def stamps(out: Path) -> dict[str, int]:
+    return {p.name: p.stat().st_mtime_ns for p in out.glob("*.pdf")}
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, int, str]:
+    root = tmp_path_factory.mktemp("batch")
+    guides = make_guides(root / "guides")
+    out = root / "out"
+    code, err = run("render", str(guides), "-o", str(out), "--jobs", "2", *AS_OF)
+    return guides, out, code, err
+
+
+def test_mixed_batch_writes_the_good_and_reports_the_bad(first_run: tuple[Path, Path, int, str]) -> None:
+    _, out, code, err = first_run
+    assert code == 1
+    error_lines = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert len(error_lines) == 2
+    assert any("broken-yaml.md" in line and "line" in line for line in error_lines)
+    assert any("bad-number.md" in line and "compensation[0].base_low" in line for line in error_lines)
+    assert "3 rendered, 0 skipped, 2 failed" in err
+    assert sorted(p.name for p in out.glob("*.pdf")) == [
+        "brightmoor-analytics-data-scientist.pdf",
+        "corvid-cloud-site-reliability-engineer.pdf",
+        "northwind-robotics-software-engineer.pdf",
+    ]
+    text = pdftotext(out / "northwind-robotics-software-engineer.pdf")
+    assert "Northwind Robotics" in text and "Page 1 of" in text
+    assert not list(out.glob(".*.part"))
+
+
+def test_manifest_rows_describe_the_files(first_run: tuple[Path, Path, int, str]) -> None:
+    _, out, _, _ = first_run
+    rows = manifest(out)
+    assert set(rows) == {*GOOD, "broken-yaml.md", "bad-number.md"}
+    for name in GOOD:
+        row = rows[name]
+        pdf = Path(row["output"])
+        data = pdf.read_bytes()
+        assert row["status"] == "rendered" and row["error"] is None
+        assert row["sha256"] == hashlib.sha256(data).hexdigest()
+        assert row["bytes"] == len(data)
+        assert row["pages"] == int(pdfinfo(pdf)["Pages"])
+    assert rows["bad-number.md"]["status"] == "failed"
+    assert "expected a number" in rows["bad-number.md"]["error"]
+
+
+def test_images_reach_the_worker(first_run: tuple[Path, Path, int, str]) -> None:
+    _, out, _, _ = first_run
+    from pypdf import PdfReader
+
+    reader = PdfReader(out / "northwind-robotics-software-engineer.pdf")
+    assert sum(len(page.images) for page in reader.pages) >= 1
+
+
+def test_incremental_skip_and_rebuild(first_run: tuple[Path, Path, int, str], tmp_path: Path) -> None:
+    guides, first_out, _, _ = first_run
+    out = tmp_path / "out"
+    shutil.copytree(first_out, out)
+    for row_file in [out / "manifest.json"]:  # the copy's rows point at the copied outputs
+        text = row_file.read_text(encoding="utf-8").replace(str(first_out), str(out))
+        row_file.write_text(text, encoding="utf-8")
+    args = ["render", str(guides), "-o", str(out), "--jobs", "2", *AS_OF]
+
+    before = stamps(out)
+    code, err = run(*args)
+    assert "0 rendered, 3 skipped, 2 failed" in err and code == 1
+    assert stamps(out) == before  # nothing rewritten
+
+    # One guide edited: only its brief is rebuilt.
+    edited = guides / "corvid-cloud-site-reliability-engineer.md"
+    original = edited.read_text(encoding="utf-8")
+    try:
+        edited.write_text(original.replace("Corvid Cloud", "Corvid Skies", 3), encoding="utf-8")
+        code, err = run(*args)
+        assert "1 rendered, 2 skipped" in err
+        assert "Corvid Skies" in pdftotext(out / "corvid-cloud-site-reliability-engineer.pdf")
+        assert manifest(out)["corvid-cloud-site-reliability-engineer.md"]["status"] == "rendered"
+    finally:
+        edited.write_text(original, encoding="utf-8")
+
+    # The referenced image changed: that guide is rebuilt.
+    image = guides / "images" / "northwind-comp-bands.png"
+    saved = image.read_bytes()
+    try:
+        image.write_bytes(saved + b"\0")
+        code, err = run(*args)
+        assert "2 rendered, 1 skipped" in err  # the image and the restored corvid guide
+    finally:
+        image.write_bytes(saved)
+
+    # A damaged output is noticed and rebuilt.
+    damaged = out / "brightmoor-analytics-data-scientist.pdf"
+    damaged.write_bytes(damaged.read_bytes()[:1000])
+    code, err = run(*args)
+    assert "2 rendered, 1 skipped" in err  # brightmoor, and northwind back to its old image
+    assert int(pdfinfo(damaged)["Pages"]) >= 1
+
+    # An option or the theme changed: everything is rebuilt.
+    code, err = run(*args, "--page-size", "Letter")
+    assert "3 rendered, 0 skipped" in err
+    style = tmp_path / "extra.css"
+    style.write_text("h1.title { color: #a00; }\n", encoding="utf-8")
+    code, err = run(*args, "--page-size", "Letter", "--style", str(style))
+    assert "3 rendered, 0 skipped" in err
+    code, err = run(*args, "--page-size", "Letter", "--style", str(style))
+    assert "0 rendered, 3 skipped" in err
+    style.write_text("h1.title { color: #0a0; }\n", encoding="utf-8")
+    code, err = run(*args, "--page-size", "Letter", "--style", str(style))
+    assert "3 rendered, 0 skipped" in err
+
+    # --force rebuilds what is up to date.
+    code, err = run(*args, "--page-size", "Letter", "--style", str(style), "--force")
+    assert "3 rendered, 0 skipped" in err
+
+
+def test_removed_guide_leaves_the_manifest(tmp_path: Path) -> None:
+    guides = tmp_path / "guides"
+    guides.mkdir()
+    for name in GOOD[1:]:
+        shutil.copy(SEEDS / name, guides / name)
+    out = tmp_path / "out"
+    code, _ = run("render", str(guides), "-o", str(out), "--jobs", "2", *AS_OF)
+    assert code == 0 and len(manifest(out)) == 2
+    (guides / GOOD[1]).unlink()
+    code, err = run("render", str(guides), "-o", str(out), "--jobs", "2", *AS_OF)
+    assert code == 0 and "1 removed" in err
+    assert set(manifest(out)) == {GOOD[2]}
+    assert not (out / "brightmoor-analytics-data-scientist.pdf").exists()
+
+
+def test_a_slow_guide_times_out_and_the_batch_goes_on(tmp_path: Path) -> None:
+    guides = tmp_path / "guides"
+    guides.mkdir()
+    shutil.copy(SEEDS / GOOD[1], guides / GOOD[1])
+    rows = "\n".join(
+        f"| r{i} | " + " | ".join(f"cell {i} {j} words" for j in range(6)) + " |" for i in range(8000)
+    )
+    (guides / "slow.md").write_text(
+        "---\ncompany: slow\nrole: table\n---\n# Slow\n\n| a | b | c | d | e | f | g |\n"
+        "|---|---|---|---|---|---|---|\n" + rows + "\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    code, err = run("render", str(guides), "-o", str(out), "--jobs", "2", "--timeout", "6", *AS_OF)
+    assert code == 1, err
+    assert "error: " + str(guides / "slow.md") + ": stopped after 6 s (--timeout)" in err
+    assert (out / "brightmoor-analytics-data-scientist.pdf").is_file()
+    assert not (out / "slow-table.pdf").exists()
+    assert manifest(out)["slow.md"]["status"] == "failed"
+
+
+def test_a_task_carries_its_files_so_no_shared_folder_is_needed(tmp_path: Path) -> None:
+    """What a remote worker does: the guide's folder is gone, the task still renders with its image."""
+    folder = tmp_path / "guides"
+    make_guides(folder)
+    path = folder / GOOD[0]
+    text = path.read_bytes()
+    resources = guide_resources(path, text)
+    assert [name for name, _ in resources] == ["images/northwind-comp-bands.png"]
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "brief.html.j2").write_text(
+        '{% extends "!builtin/brief.html.j2" %}{% block notice %}<p>Shipped template mark</p>{% endblock %}',
+        encoding="utf-8",
+    )
+    options = RenderOptions(templates=(templates,), attach_sources=False).pinned()
+    theme = collect_theme(options)
+    task = RenderTask(str(path), text, options, "pdf", resources, None)
+    shutil.rmtree(folder)
+    shutil.rmtree(templates)
+    result = run_render(task, theme)
+    assert result.error is None, result.error
+    pdf = tmp_path / "remote.pdf"
+    pdf.write_bytes(result.data or b"")
+    assert "Shipped template mark" in pdftotext(pdf)
+    from pypdf import PdfReader
+
+    assert sum(len(page.images) for page in PdfReader(pdf).pages) >= 1
