@@ -513,3 +513,90 @@ def test_rerun_on_another_day_renders_as_the_first_run_did(
     assert box.count("ann@example.com") == 1
     attachment = next(box.received[0][1].iter_attachments())
     assert "5 Jan 2026" in pdf_text(attachment.get_content())  # type: ignore[attr-defined]
+
+
+def test_packet_attaches_one_pdf_of_all_the_guides(tmp_path: Path) -> None:
+    out = tmp_path / "packet.eml"
+    result = CliRunner().invoke(
+        main,
+        ["email", str(LUMENPAY), str(TESSERA), "--packet", "--to", "ann@example.com", "--from", SENDER,
+         "--eml", str(out), "--as-of", "2026-11-23", "--subject", "Your two offers"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    parsed = email.message_from_bytes(out.read_bytes(), policy=email.policy.default)
+    assert parsed["Subject"] == "Your two offers"
+    [attachment] = list(parsed.iter_attachments())
+    assert attachment.get_filename() == "negotiation-packet.pdf"
+    data = attachment.get_content()  # type: ignore[attr-defined]
+    text = pdf_text(data)
+    assert "Your two offers" in text
+    assert "Senior Product Manager" in text and "Tessera" in text
+    assert len(PdfReader(io.BytesIO(data)).pages) > 2
+    assert "Attached is a negotiation packet with 2 guides" in parsed.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+
+
+# --------------------------------------------------------------------------------------------- mail merge
+
+
+@pytest.fixture
+def merge(tmp_path: Path) -> Path:
+    """A recipients CSV beside two guides, with a bad address, a missing guide and a repeated row."""
+    guides = tmp_path / "guides"
+    guides.mkdir()
+    shutil.copy(LUMENPAY, guides / "lumenpay.md")
+    shutil.copy(TESSERA, guides / "tessera.md")
+    csv_path = tmp_path / "recipients.csv"
+    csv_path.write_text(
+        "email,name,guides,note\n"
+        "ann@example.com,Ann Lee,guides/lumenpay.md,See page 2 before Friday.\n"
+        "bob@,Bob,guides/lumenpay.md,\n"
+        "cy@example.com,Cy,guides/nothing-*.md,\n"
+        'dee@example.com,"Dee, Jr.",guides/*.md,\n'
+        "ann@example.com,Ann Lee,guides/lumenpay.md,A second row for the same message.\n",
+        encoding="utf-8",
+    )
+    return csv_path
+
+
+def test_mail_merge_dry_run_then_send_then_rerun(merge: Path, server: tuple[Controller, Mailbox]) -> None:
+    controller, box = server
+    base = ["email", "--recipients", str(merge), "--from", SENDER, "--as-of", "2026-11-23"]
+    smtp = ["--smtp", f"127.0.0.1:{controller.port}", "--tls", "none", "--retry-delay", "0.01"]
+    out = merge.parent / "preview"
+    dry = CliRunner().invoke(main, [*base, *smtp, "--dry-run", "--eml", str(out)])
+    assert dry.exit_code == 1  # the bad rows
+    assert f"error: {merge}: row 3: email 'bob@': nothing after the '@'" in dry.output
+    assert f"error: {merge}: row 4: guides: 'guides/nothing-*.md' matches no guide" in dry.output
+    assert f"warning: {merge}: row 6: the same message as {merge}: row 2; it is sent once" in dry.output
+    assert sorted(p.name for p in out.iterdir()) == ["ann-example-com.eml", "dee-example-com.eml"]
+    assert box.received == [] and not merge.with_suffix(".sendlog.jsonl").exists()
+
+    ann = email.message_from_bytes((out / "ann-example-com.eml").read_bytes(), policy=email.policy.default)
+    assert "See page 2 before Friday." in ann.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    dee = email.message_from_bytes((out / "dee-example-com.eml").read_bytes(), policy=email.policy.default)
+    assert dee["To"] == '"Dee, Jr." <dee@example.com>'
+    assert [p.get_filename() for p in dee.iter_attachments()] == [
+        "lumenpay-product-manager.pdf",
+        "tessera-ai-ml-engineer.pdf",
+    ]
+
+    sent = CliRunner().invoke(main, [*base, *smtp])
+    assert sent.exit_code == 1
+    assert "2 sent, 0 already sent, 2 not delivered" in sent.output  # two bad rows
+    log = merge.with_suffix(".sendlog.jsonl")
+    assert [json.loads(line)["status"] for line in log.read_text().splitlines()][-1] == "sent"
+    again = CliRunner().invoke(main, [*base, *smtp])
+    assert "0 sent, 2 already sent, 2 not delivered" in again.output
+    assert [box.count("ann@example.com"), box.count("dee@example.com")] == [1, 1]
+    dry_again = CliRunner().invoke(main, [*base, *smtp, "--dry-run", "--eml", str(merge.parent / "none")])
+    assert "2 already sent" in dry_again.output and "0 messages written" in dry_again.output
+
+
+def test_recipients_csv_without_an_email_column_is_refused(tmp_path: Path) -> None:
+    csv_path = tmp_path / "people.csv"
+    csv_path.write_text("mail,guides\nann@example.com,x.md\n")
+    result = CliRunner().invoke(
+        main, ["email", "--recipients", str(csv_path), "--from", SENDER, "--eml", str(tmp_path / "o")]
+    )
+    assert result.exit_code == 1
+    assert f"error: {csv_path}: row 1: no 'email' column (columns: mail, guides)" in result.output

@@ -368,7 +368,7 @@ def build_message(
     )
     from_address = check_address(sender, "from")
     if attachments is None:
-        attachments = render_attachments(guides, options, packet=packet)
+        attachments = render_attachments(guides, options, packet=packet, title=subject)
     subject = _one_line(subject) if subject else default_subject(guides, packet)
     key = message_key(to_address.addr_spec, subject, attachments)
     context = mail_context(guides, recipient, from_address, subject, attachments, options, packet)
@@ -406,15 +406,16 @@ def render_attachments(
     *,
     packet: bool = False,
     cache: dict[Any, Attachment] | None = None,
+    title: str | None = None,
 ) -> tuple[Attachment, ...]:
     """The briefs for `guides` as `<company>-<role>.pdf` attachments, or one packet of them all."""
     from .pdf import render_pdf
 
     cache = {} if cache is None else cache
     if packet:
-        packet_key = ("packet", tuple(g.path.resolve() for g in guides))
+        packet_key = ("packet", title, tuple(g.path.resolve() for g in guides))
         if packet_key not in cache:
-            cache[packet_key] = Attachment(PACKET_NAME, _build_packet(guides, options))
+            cache[packet_key] = Attachment(PACKET_NAME, _build_packet(guides, options, title))
         return (cache[packet_key],)
     names, _ = plan_names([g.slug for g in guides], ".pdf")
     found = []
@@ -426,13 +427,10 @@ def render_attachments(
     return tuple(found)
 
 
-def _build_packet(guides: Sequence[Guide], options: RenderOptions) -> bytes:
-    try:
-        from .packet import build_packet  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        raise MailError("--packet is not available in this version of guidepdf") from None
-    result = build_packet(list(guides), options=options)
-    return bytes(getattr(result, "pdf", result))
+def _build_packet(guides: Sequence[Guide], options: RenderOptions, title: str | None) -> bytes:
+    from .packet import build_packet
+
+    return build_packet(list(guides), options, title=title)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -544,7 +542,7 @@ def plan_messages(
         paths = list(dict.fromkeys([*recipient.guides, *inputs]))
         try:
             guides = [_cached_guide(p, guide_cache) for p in paths]
-            attachments = render_attachments(guides, options, packet=packet, cache=cache)
+            attachments = render_attachments(guides, options, packet=packet, cache=cache, title=subject)
             message = build_message(
                 guides,
                 to=recipient,
