@@ -76,6 +76,7 @@ def test_loader_on_arbitrary_text(text: str) -> None:
 @example("compensation: [{base_low: .nan}]", "")
 @example("last_updated: 2026-02-30", "")
 @example("[" * 100, "")
+@example("company: a\x7fb\x0b", "")
 def test_loader_on_yaml_like_front_matter(front: str, body: str) -> None:
     load(f"---\n{front}\n---\n{body}")
 

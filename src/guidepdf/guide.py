@@ -217,7 +217,14 @@ _Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_ti
 
 
 def _load_yaml(fm_text: str, path: Path, first_line: int) -> tuple[dict[str, Any], dict[str, int]]:
-    loader = _Loader(fm_text)
+    try:
+        # The reader refuses control characters as soon as it is built, before any parsing.
+        loader = _Loader(fm_text)
+    except yaml.reader.ReaderError as exc:
+        line = first_line + fm_text.count("\n", 0, exc.position)
+        raise GuideError(
+            path, f"YAML error: control character #x{exc.character:04x} is not allowed", line=line
+        ) from None
     try:
         node = loader.get_single_node()
         if node is None:
@@ -234,7 +241,7 @@ def _load_yaml(fm_text: str, path: Path, first_line: int) -> tuple[dict[str, Any
         problem = problem.replace("could not determine a constructor for the tag", "tag not allowed:")
         raise GuideError(path, f"YAML error: {problem}", line=line) from None
     except yaml.YAMLError as exc:
-        raise GuideError(path, f"YAML error: {exc}") from None
+        raise GuideError(path, f"YAML error: {str(exc).splitlines()[0]}") from None
     except RecursionError:
         raise GuideError(path, f"front matter is nested more than {MAX_DEPTH} levels deep") from None
     finally:

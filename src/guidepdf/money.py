@@ -31,7 +31,7 @@ def currency_prefix(currency: str | None) -> str:
     """`$` for USD, `HK$` for HKD, `CHF ` for codes without a symbol, empty when unknown."""
     if not currency:
         return ""
-    code = str(currency).strip().upper()
+    code = " ".join(str(currency).split()).upper()  # a line break in a code must not break the line
     return SYMBOLS.get(code, f"{code} " if code else "")
 
 
