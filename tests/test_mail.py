@@ -193,13 +193,18 @@ def test_user_templates_override_the_email_bodies(
 ) -> None:
     (tmp_path / "email").mkdir()
     (tmp_path / "email" / "message.txt.j2").write_text("Hi {{ name }}, {{ fields.team }} here.\n")
+    (tmp_path / "email" / "message.html.j2").write_text(
+        '{% extends "!builtin/email/message.html.j2" %}'
+        "{% block signature %}<p>The offers team</p>{% endblock %}"
+    )
     custom = RenderOptions(as_of=AS_OF, templates=(tmp_path,))
     guide = load_guide(LUMENPAY)
     attachments = mail.render_attachments([guide], options, cache=render_cache)
     person = mail.Recipient("ann@example.com", "Ann", {"team": "Offers"})
     message = build_message([guide], to=person, sender=SENDER, attachments=attachments, options=custom)
     assert message.get_body(("plain",)).get_content() == "Hi Ann, Offers here.\n"  # type: ignore[union-attr]
-    assert "Attached is your negotiation brief" in message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert "Attached is your negotiation brief" in html and "<p>The offers team</p>" in html
 
 
 @pytest.mark.parametrize(
@@ -459,6 +464,26 @@ def test_starttls_with_a_trusted_certificate(
         plain = send_messages(messages, settings_for(controller, tls="none"))
         assert plain.deliveries[0].status == "failed"  # the server insists on STARTTLS first
         trusted = send_messages(messages, settings_for(controller, tls="starttls", cafile=cert))
+        assert trusted.deliveries[0].status == "sent"
+        assert box.count("ann@example.com") == 1
+    finally:
+        controller.stop()
+
+
+def test_implicit_tls_with_a_trusted_certificate(
+    certificate: tuple[Path, Path], options: RenderOptions, render_cache: dict[Any, Any]
+) -> None:
+    cert, key = certificate
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    box = Mailbox()
+    controller = Controller(box, hostname="127.0.0.1", port=free_port(), ssl_context=context)
+    controller.start()
+    try:
+        messages = plan(["ann@example.com"], options, render_cache).messages
+        untrusted = send_messages(messages, settings_for(controller, tls="ssl"))
+        assert untrusted.stopped and "TLS failed" in untrusted.stopped
+        trusted = send_messages(messages, settings_for(controller, tls="ssl", cafile=cert))
         assert trusted.deliveries[0].status == "sent"
         assert box.count("ann@example.com") == 1
     finally:

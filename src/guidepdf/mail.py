@@ -1009,4 +1009,8 @@ def _deliver(
             )
         record("sent", accepted)
         return _delivery(out, "sent", accepted)
-    return _delivery(out, "deferred", f"not delivered after {settings.retries + 1} attempts: {detail}")
+    return _delivery(
+        out,
+        "deferred",
+        f"not delivered after {settings.retries + 1} attempts ({detail}); re-run to try again",
+    )
