@@ -550,7 +550,8 @@ def email(
             click.echo(f"{len(plan.messages) - len(messages)} already sent (per {log_file})", err=True)
         target = eml or Path("out") / "email"
         written = mail.write_eml(messages, target) if messages else ()
-        click.echo(f"{len(written)} messages written to {target}, {failed} failed", err=True)
+        noun = "message" if len(written) == 1 else "messages"
+        click.echo(f"{len(written)} {noun} written to {target}, {failed} failed", err=True)
     else:
         result = mail.send_messages(plan.messages, settings, log=log_file, resend_uncertain=resend_uncertain)
         for item in result.deliveries:
