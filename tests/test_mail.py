@@ -614,7 +614,8 @@ def test_mail_merge_dry_run_then_send_then_rerun(merge: Path, server: tuple[Cont
     assert "0 sent, 2 already sent, 2 not delivered" in again.output
     assert [box.count("ann@example.com"), box.count("dee@example.com")] == [1, 1]
     dry_again = CliRunner().invoke(main, [*base, *smtp, "--dry-run", "--eml", str(merge.parent / "none")])
-    assert "2 already sent" in dry_again.output and "0 messages written" in dry_again.output
+    assert "2 already sent or possibly delivered" in dry_again.output
+    assert "0 messages written" in dry_again.output
 
 
 def test_recipients_csv_without_an_email_column_is_refused(tmp_path: Path) -> None:

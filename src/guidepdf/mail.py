@@ -39,6 +39,8 @@ DEFAULT_LOG_NAME = "guidepdf-sendlog.jsonl"
 TEXT_TEMPLATE = "email/message.txt.j2"
 HTML_TEMPLATE = "email/message.html.j2"
 PACKET_NAME = "negotiation-packet.pdf"
+#: Log states after which the server may hold the message: resent only when asked to.
+UNCERTAIN = ("awaiting-reply", "uncertain")
 
 _LABEL_RE = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]?)i?b?\s*$", re.I)
@@ -570,7 +572,8 @@ def plan_messages(
             )
             continue
         messages.append(Outgoing(message, key, _recipient_of(message), label, options.as_of))
-    return Plan(tuple(messages), tuple(errors), tuple(warnings))
+    # With several --to addresses one bad guide fails every message the same way: say it once.
+    return Plan(tuple(messages), tuple(dict.fromkeys(errors)), tuple(warnings))
 
 
 def _cached_guide(path: Path, cache: dict[Path, Guide | GuidepdfError]) -> Guide:
@@ -632,6 +635,16 @@ class SendLog:
         for record in records:
             latest[record["key"]] = record
         return latest
+
+    def pending(self, messages: Sequence[Outgoing], resend_uncertain: bool = False) -> tuple[Outgoing, ...]:
+        """The messages a send would try: not sent, and not possibly delivered unless asked."""
+        previous = self.read()
+        states = [previous.get(m.key, {}).get("status") for m in messages]
+        return tuple(
+            m
+            for m, state in zip(messages, states, strict=True)
+            if state != "sent" and (resend_uncertain or state not in UNCERTAIN)
+        )
 
     def last_as_of(self) -> date | None:
         """The as-of date of the newest record, so a re-run renders the same briefs (same keys)."""
@@ -914,7 +927,7 @@ def send_messages(
             if status == "sent":
                 deliveries.append(_delivery(out, "skipped", "sent in an earlier run"))
                 continue
-            if status in ("awaiting-reply", "uncertain") and not resend_uncertain:
+            if status in UNCERTAIN and not resend_uncertain:
                 deliveries.append(
                     _delivery(
                         out,
