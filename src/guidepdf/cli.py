@@ -545,9 +545,9 @@ def email(
     if settings is None:
         messages = plan.messages
         if dry_run and smtp is not None:
-            previous = mail.SendLog(log_file).read()
-            messages = tuple(m for m in messages if previous.get(m.key, {}).get("status") != "sent")
-            click.echo(f"{len(plan.messages) - len(messages)} already sent (per {log_file})", err=True)
+            messages = mail.SendLog(log_file).pending(plan.messages, resend_uncertain)
+            skipped = len(plan.messages) - len(messages)
+            click.echo(f"{skipped} already sent or possibly delivered (per {log_file})", err=True)
         target = eml or Path("out") / "email"
         written = mail.write_eml(messages, target) if messages else ()
         noun = "message" if len(written) == 1 else "messages"
