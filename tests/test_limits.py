@@ -177,3 +177,30 @@ def test_bomb_in_a_user_stylesheet_is_refused(bomb_folder: Path, tmp_path: Path)
     rendered = render_brief(guide, RenderOptions(as_of=AS_OF, styles=(style,), attach_sources=False))
     assert image_count(rendered.pdf) == 0
     assert [url.split(" ", 1)[0] for url in rendered.refused] == [(style.parent / "bomb.png").as_uri()]
+
+
+# --- pathological layouts -------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_pathological_guides_are_stopped_and_the_batch_goes_on(tmp_path: Path) -> None:
+    folder = tmp_path / "guides"
+    folder.mkdir()
+    shutil.copy(SEEDS / "saffron-health-data-engineer.md", folder / "saffron.md")
+    header = "| " + " | ".join(f"h{c}" for c in range(50)) + " |\n|" + "---|" * 50 + "\n"
+    rows = "".join("| " + " | ".join(f"r{r}c{c}" for c in range(50)) + " |\n" for r in range(1000))
+    (folder / "table.md").write_text("# 50,000 cells\n\n" + header + rows, encoding="utf-8")
+    nested = "".join("  " * i + f"- level {i}\n" for i in range(400))
+    (folder / "nested.md").write_text("# Nested lists\n\n" + nested, encoding="utf-8")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        main,
+        ["render", str(folder), "-o", str(out), "--jobs", "2", "--timeout", "4", "--as-of", "2026-11-23"],
+    )
+    assert result.exit_code == 1
+    errors = sorted(line for line in result.stderr.splitlines() if line.startswith("error:"))
+    assert len(errors) == 2, result.stderr
+    assert errors[0].startswith(f"error: {folder / 'nested.md'}: ")
+    assert errors[1] == f"error: {folder / 'table.md'}: stopped after 4 s (--timeout)"
+    assert "Traceback" not in result.output
+    assert sorted(p.name for p in out.glob("*.pdf")) == ["saffron-health-data-engineer.pdf"]
