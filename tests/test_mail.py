@@ -354,6 +354,30 @@ def test_crash_before_the_end_of_data_resends_safely(
     assert box.count("ann@example.com") == 1
 
 
+def test_log_write_failing_after_acceptance_stops_and_says_so(
+    server: tuple[Controller, Mailbox],
+    tmp_path: Path,
+    options: RenderOptions,
+    render_cache: dict[Any, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    controller, box = server
+    messages = plan(["ann@example.com", "bob@example.com"], options, render_cache).messages
+    real = SendLog.append
+
+    def append(self: SendLog, record: dict[str, Any]) -> None:
+        if record["status"] == "sent":
+            raise mail.MailError(f"{self.path}: cannot write the send log: No space left on device")
+        real(self, record)
+
+    monkeypatch.setattr(SendLog, "append", append)
+    report = send_messages(messages, settings_for(controller), log=tmp_path / "send.jsonl")
+    assert [d.status for d in report.deliveries] == ["sent", "not-sent"]
+    assert report.stopped and "No space left on device" in report.stopped
+    assert "was delivered" in report.stopped
+    assert [box.count("ann@example.com"), box.count("bob@example.com")] == [1, 0]
+
+
 def test_unreachable_server_stops_the_run_and_sends_nothing(
     tmp_path: Path, options: RenderOptions, render_cache: dict[Any, Any]
 ) -> None:

@@ -716,9 +716,12 @@ class SendLog:
         if self._handle is None:
             raise MailError(f"{self.path}: the send log is not open")
         line = json.dumps(dict(record), ensure_ascii=False, sort_keys=True) + "\n"
-        self._handle.write(line.encode("utf-8"))
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
+        try:
+            self._handle.write(line.encode("utf-8"))
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
+        except OSError as exc:
+            raise MailError(f"{self.path}: cannot write the send log: {exc.strerror or exc}") from None
 
 
 def _lock(handle: Any, path: Path) -> None:
@@ -734,6 +737,14 @@ def _lock(handle: Any, path: Path) -> None:
 
 # ---------------------------------------------------------------------------------------------
 # Sending
+
+
+class _Stopped(MailError):
+    """The run cannot go on (login refused, log unwritable); `status` is this message's fate."""
+
+    def __init__(self, message: str, status: str = "not-sent") -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class _Transient(Exception):
@@ -849,6 +860,12 @@ def _check(code: int, reply: bytes, step: str) -> None:
         raise _Permanent(text)
 
 
+def _reset(smtp: smtplib.SMTP) -> None:
+    # After a refusal the reply decides what happened; a failing RSET must not change the verdict.
+    with contextlib.suppress(OSError, smtplib.SMTPException):
+        smtp.rset()
+
+
 def _data_lines(data: bytes) -> bytes:
     """The message for DATA: dot-stuffed, ending in CRLF but without the final `.` line."""
     data = re.sub(rb"(?m)^\.", b"..", data)
@@ -868,15 +885,15 @@ def _transact(smtp: smtplib.SMTP, out: Outgoing, sender: str, record: Callable[[
         options = [f"SIZE={len(data)}"] if smtp.has_extn("size") else []
         code, reply = smtp.mail(sender, options)
         if code != 250:
-            smtp.rset()
+            _reset(smtp)
             _check(code, reply, "MAIL FROM")
         code, reply = smtp.rcpt(out.recipient)
         if code not in (250, 251):
-            smtp.rset()
+            _reset(smtp)
             _check(code, reply, "RCPT TO")
         code, reply = smtp.docmd("DATA")
         if code != 354:
-            smtp.rset()
+            _reset(smtp)
             _check(code, reply, "DATA")
         smtp.send(_data_lines(data))
     except (OSError, smtplib.SMTPException) as exc:
@@ -940,8 +957,9 @@ def send_messages(
             try:
                 deliveries.append(_deliver(out, settings, connection, send_log, sleep))
             except MailError as exc:
+                connection.abort()
                 stopped = str(exc)
-                deliveries.append(_delivery(out, "not-sent", stopped))
+                deliveries.append(_delivery(out, getattr(exc, "status", "not-sent"), stopped))
             except BaseException:
                 connection.abort()
                 raise
@@ -1020,7 +1038,14 @@ def _deliver(
                 f"{exc}; it may have been delivered: check with the recipient, then re-run with "
                 "--resend-uncertain to send it again",
             )
-        record("sent", accepted)
+        try:
+            record("sent", accepted)
+        except MailError as exc:
+            raise _Stopped(
+                f"{exc}; the message to {out.recipient} was delivered, but a re-run will report it "
+                "as possibly delivered",
+                status="sent",
+            ) from None
         return _delivery(out, "sent", accepted)
     return _delivery(
         out,
