@@ -555,9 +555,11 @@ def email(
     else:
         result = mail.send_messages(plan.messages, settings, log=log_file, resend_uncertain=resend_uncertain)
         for item in result.deliveries:
-            if not item.delivered:
+            if not item.delivered and item.status != "not-sent":
                 click.echo(f"error: {item.label}: {item.status}: {item.detail}", err=True)
-        undelivered = len(result.undelivered)
+        if result.stopped:
+            click.echo(f"error: {result.stopped} ({result.count('not-sent')} not sent)", err=True)
+        undelivered = len(result.undelivered) + (1 if result.stopped and not result.undelivered else 0)
         click.echo(
             f"{result.count('sent')} sent, {result.count('skipped')} already sent, "
             f"{undelivered + failed} not delivered (log: {log_file})",
