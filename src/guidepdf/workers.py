@@ -94,9 +94,11 @@ class Workers:
 
     def close(self) -> None:
         """Stop the worker processes, or disconnect from the cluster."""
-        if self._executor is not None:
+        if isinstance(self._executor, ProcessPoolExecutor):
             self._executor.shutdown(wait=True, cancel_futures=True)
-            self._executor = None
+        elif self._executor is not None:
+            self._executor.shutdown(wait=False)
+        self._executor = None
         if self._client is not None:
             self._client.close()
             self._client = None
@@ -128,7 +130,7 @@ class Workers:
         except ImportError:
             raise UsageError("--scheduler needs dask.distributed: pip install 'guidepdf[dask]'") from None
         try:
-            self._client = Client(address, timeout="10s", set_as_default=False)
+            self._client = Client(address, timeout="5s", set_as_default=False)
         except (OSError, TimeoutError, ValueError) as exc:
             raise UsageError(f"--scheduler {address}: cannot connect: {exc}") from None
         threads = sum(self._client.nthreads().values())
