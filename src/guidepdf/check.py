@@ -215,7 +215,7 @@ class _GuideCheck:
                     f"{where}.{low_name}",
                     "error",
                     "range",
-                    f"low {_num(low)} is above high {high_name} {_num(high)}",
+                    f"{low_name} {_num(low)} is above {high_name} {_num(high)}",
                 )
 
     def total(self, comp: Compensation, where: str) -> Iterator[Finding]:
