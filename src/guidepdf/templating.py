@@ -11,6 +11,7 @@ import jinja2
 from markupsafe import Markup
 
 from . import __version__
+from .breaks import soft_breaks
 from .chart import build_chart
 from .errors import RenderError, TemplateNotFound
 from .guide import Guide, slugify
@@ -86,7 +87,7 @@ def brief_context(guide: Guide, options: RenderOptions) -> dict[str, Any]:
         "guide": guide,
         "meta": guide.meta,
         "extra": guide.extra,
-        "body": Markup(body.html),
+        "body": Markup(soft_breaks(body.html)),
         "headings": body.headings,
         "regions": guide.compensation,
         "headline": guide.headline,
