@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from .errors import RenderError, UsageError
@@ -38,8 +40,9 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def warm_worker(options: RenderOptions | None, debug: bool) -> None:
+def warm_worker(options: RenderOptions | None, debug: bool, parent: int) -> None:
     """Start-up of each worker process: import WeasyPrint and parse the theme once, not per guide."""
+    _exit_with_parent(parent)
     if not debug:
         logging.getLogger("weasyprint").setLevel(logging.CRITICAL)
         logging.getLogger("fontTools").setLevel(logging.ERROR)
@@ -51,6 +54,40 @@ def warm_worker(options: RenderOptions | None, debug: bool) -> None:
             pdf._theme(pdf._theme_key(options), replace(options, as_of=None))
         except Exception:  # a broken theme is reported by the first task that uses it
             log.debug("theme warm-up failed", exc_info=True)
+
+
+def _exit_with_parent(parent: int) -> None:
+    """End this worker when guidepdf's process dies (even by SIGKILL), so no worker is orphaned.
+
+    Workers are children of the fork server, which only exits once every worker has; so each
+    worker watches the process that started the pool.
+    """
+    birth = _started(parent)
+
+    def watch() -> None:
+        while _started(parent) == birth and birth is not None:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="guidepdf-parent-watch", daemon=True).start()
+
+
+def _started(pid: int) -> str | None:
+    """The start time of a live process (None if gone or a zombie): a PID reused later differs."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return None
+    except OSError:  # no /proc here: fall back to asking the kernel whether the PID exists
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        except PermissionError:
+            pass
+        return "alive"
+    fields = stat.rsplit(")", 1)[1].split()
+    return None if fields[0] in ("Z", "X") else fields[19]
 
 
 class Workers:
@@ -119,7 +156,7 @@ class Workers:
                 max_workers=self.jobs,
                 mp_context=context,
                 initializer=warm_worker,
-                initargs=(self.options, self.debug),
+                initargs=(self.options, self.debug, os.getpid()),
                 max_tasks_per_child=self.recycle,
             )
         return self._executor

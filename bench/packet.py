@@ -1,0 +1,48 @@
+"""Time packets against batches of the same guides, with the process tree's peak memory, as N grows.
+
+    python bench/packet.py [--sizes 40,120,480] [--jobs 2]
+
+For each size, N guides are generated into a temporary folder (seeds copied with varied companies and
+figures), then rendered once as a batch and once as a packet, each from a cold start with no cache.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from batch import BIN, make_guides, timed  # the sibling bench script
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="40,120,480")
+    parser.add_argument("--jobs", type=int, default=2)
+    args = parser.parse_args()
+    guidepdf = str(BIN / "guidepdf")
+    common = ["--as-of", "2026-11-23", "--jobs", str(args.jobs)]
+    header = ("guides", "batch s", "batch MB", "packet s", "packet MB", "ratio", "pages")
+    print(" ".join(f"{h:>9}" for h in header))
+    for size in (int(s) for s in args.sizes.split(",")):
+        with tempfile.TemporaryDirectory() as tmp:
+            root = Path(tmp)
+            make_guides(root / "guides", size)
+            batch_s, batch_mem, _ = timed(
+                [guidepdf, "render", str(root / "guides"), "-o", str(root / "out"), *common]
+            )
+            packet = root / "packet" / "packet.pdf"
+            packet_s, packet_mem, done = timed(
+                [guidepdf, "packet", str(root / "guides"), "-o", str(packet), *common]
+            )
+            pages = done.stderr.strip().splitlines()[-1].rsplit(",", 1)[-1].strip()
+            row = (size, f"{batch_s:.1f}", f"{batch_mem / 2**20:.0f}", f"{packet_s:.1f}")
+            row += (f"{packet_mem / 2**20:.0f}", f"{packet_s / batch_s:.2f}", pages)
+            print(" ".join(f"{v!s:>9}" for v in row), flush=True)
+
+
+if __name__ == "__main__":
+    main()
