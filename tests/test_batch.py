@@ -192,9 +192,9 @@ def test_a_slow_guide_times_out_and_the_batch_goes_on(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     out = tmp_path / "out"
-    code, err = run("render", str(guides), "-o", str(out), "--jobs", "2", "--timeout", "6", *AS_OF)
+    code, err = run("render", str(guides), "-o", str(out), "--jobs", "2", "--timeout", "10", *AS_OF)
     assert code == 1, err
-    assert "error: " + str(guides / "slow.md") + ": stopped after 6 s (--timeout)" in err
+    assert "error: " + str(guides / "slow.md") + ": stopped after 10 s (--timeout)" in err
     assert (out / "brightmoor-analytics-data-scientist.pdf").is_file()
     assert not (out / "slow-table.pdf").exists()
     assert manifest(out)["slow.md"]["status"] == "failed"

@@ -224,3 +224,12 @@ def test_a_bad_guide_is_reported_and_left_out(guides: Path, tmp_path: Path) -> N
     assert result.exit_code == 1
     assert f"error: {bad}: line 2: compensation: expected a list of regions" in result.output
     assert "1 guide" in page_text(out, 0)
+
+
+def test_archival_variants_are_refused_for_packets(guides: Path, tmp_path: Path) -> None:
+    out = tmp_path / "p.pdf"
+    args = ["packet", str(guides), "-o", str(out), "--pdf-variant", "pdf/a-3b"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2
+    assert "cannot keep PDF/A or PDF/UA conformance" in result.output
+    assert not out.exists()

@@ -432,6 +432,11 @@ def make_packets(
 ) -> list[PacketResult]:
     """One packet per (title, guides) group; all parts and front matter rendered on one set of workers."""
     started = time.monotonic()
+    if options is not None and options.pdf_variant:
+        raise UsageError(
+            f"--pdf-variant {options.pdf_variant}: a packet is joined from parts and cannot keep "
+            "PDF/A or PDF/UA conformance; render briefs for that"
+        )
     part_opts = packet_options(options)
     cache = _PartCache(cache_dir)
     unique: dict[Path, Guide] = {}
