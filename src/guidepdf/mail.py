@@ -302,6 +302,8 @@ def _payload_hash(part: Any) -> str:
 def default_subject(guides: Sequence[Guide], packet: bool = False) -> str:
     """`Negotiation brief: <title>`, or a short list of titles for several guides."""
     titles = [g.title for g in guides]
+    if not titles:
+        return "Negotiation packet" if packet else "Negotiation briefs"
     if len(titles) == 1:
         listing = titles[0]
     elif len(titles) == 2:
