@@ -433,7 +433,13 @@ def check(inputs: tuple[str, ...], fmt: str, strict: bool, as_of: date | None, a
     "--eml", type=click.Path(path_type=Path), help="Write .eml files: a file for one message, else a folder."
 )
 @click.option("--smtp", metavar="HOST[:PORT]", help="Send through this SMTP server.")
-@click.option("--tls", type=click.Choice(["starttls", "ssl", "none"]), default="starttls", show_default=True)
+@click.option(
+    "--tls",
+    type=click.Choice(["starttls", "ssl", "none"]),
+    default="starttls",
+    show_default=True,
+    help="STARTTLS (port 587), implicit TLS (465) or none (25).",
+)
 @click.option("--user", help="SMTP login; the password is read from GUIDEPDF_SMTP_PASSWORD.")
 @click.option(
     "--cafile",
@@ -457,7 +463,10 @@ def check(inputs: tuple[str, ...], fmt: str, strict: bool, as_of: date | None, a
     help="Mail merge: CSV with email,name,guides columns; one message per row.",
 )
 @click.option(
-    "--log", "log_path", type=click.Path(dir_okay=False, path_type=Path), help="Send log (JSON lines)."
+    "--log",
+    "log_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Send log (default: beside the CSV, else ./guidepdf-sendlog.jsonl).",
 )
 @click.option(
     "--dry-run", is_flag=True, help="Build and check every message, write .eml files, send nothing."
