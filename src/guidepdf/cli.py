@@ -389,6 +389,38 @@ def packet(
 
 
 @main.command()
+@click.argument("source", metavar="INPUT")
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="The PNG file to write.")
+@click.option("--page", type=click.IntRange(min=1), default=1, show_default=True, help="Page number (from 1).")
+@click.option("--dpi", type=click.IntRange(20, 600), default=100, show_default=True, help="Resolution.")
+@theme_options
+def preview(source: str, output: Path, page: int, dpi: int, **theme: Any) -> None:
+    """Save one page of a guide's brief, or of any PDF (a packet), as a PNG image."""
+    from .guide import load_guide
+    from .output import atomic_write
+    from .preview import page_png
+
+    path = Path(source)
+    if path.suffix.lower() == ".pdf":
+        try:
+            pdf = path.read_bytes()
+        except OSError as exc:
+            raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    else:
+        from .pdf import render_pdf
+
+        pdf = render_pdf(load_guide(path), build_options(**theme))
+    try:
+        image = page_png(pdf, page, dpi)
+    except GuidepdfError as exc:
+        if isinstance(exc, UsageError):
+            raise
+        raise type(exc)(f"{path}: {exc}") from None
+    atomic_write(output, image)
+    click.echo(f"{output}: page {page} at {dpi} dpi", err=True)
+
+
+@main.command()
 @click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
