@@ -325,6 +325,7 @@ def packet(
     **theme: Any,
 ) -> None:
     """Bundle guides into one PDF packet: cover, contents, overview table, then every guide."""
+    from .config import load_config
     from .inputs import expand_inputs
     from .output import atomic_write
     from .packet import CACHE_DIR, make_grouped_packets, make_packet
@@ -340,7 +341,7 @@ def packet(
     paths = list(selection.paths)
     with batch_progress(len(paths), "Rendering parts") as progress:
         if group_by:
-            folder = output or Path("out")
+            folder = output or load_config().output or Path("out")
             if folder.suffix.lower() == ".pdf":
                 raise UsageError(f"-o {folder}: with --group-by, -o names a folder")
             made, failed = make_grouped_packets(
@@ -355,7 +356,7 @@ def packet(
                 **run,
             )
         else:
-            target = output or Path("out") / "packet.pdf"
+            target = output or (load_config().output or Path("out")) / "packet.pdf"
             if target.suffix.lower() != ".pdf":
                 raise UsageError(f"-o {target}: a packet is one .pdf file (use --group-by for a folder)")
             result = make_packet(
