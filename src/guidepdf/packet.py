@@ -73,10 +73,6 @@ class _Entry:
     start: int
     pages: int
 
-    @property
-    def headline(self) -> Any:
-        return self.guide.headline
-
 
 # -- fields for sorting and grouping -----------------------------------------------------------------
 
