@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword, syntax
 from click.testing import CliRunner
 from pypdf import PdfReader
 
@@ -63,6 +63,26 @@ class Mailbox:
 
     def count(self, rcpt: str) -> int:
         return sum(1 for r, _ in self.received if r == rcpt)
+
+
+class CuttingSMTP(SMTP):
+    """An SMTP session that, when its handler says "cut" for the recipient, hangs up a line into DATA."""
+
+    @syntax("DATA")
+    async def smtp_DATA(self, arg: str) -> None:
+        script = self.event_handler.faults.get(self.envelope.rcpt_tos[0]) if self.envelope else None
+        if script and script[0] == "cut":
+            script.pop(0)
+            await self.push("354 End data with <CR><LF>.<CR><LF>")
+            await self._reader.readuntil(b"\r\n")
+            self.transport.abort()
+            return
+        await super().smtp_DATA(arg)
+
+
+class CuttingController(Controller):
+    def factory(self) -> SMTP:
+        return CuttingSMTP(self.handler, **self.SMTP_kwargs)
 
 
 def free_port() -> int:
@@ -297,6 +317,30 @@ def test_message_lost_after_the_data_is_resent_only_when_asked(
     final = send_messages(messages, settings_for(controller), log=log, resend_uncertain=True)
     assert final.deliveries[0].status == "skipped"
     assert box.count("ann@example.com") == 1
+
+
+def test_connection_cut_before_the_end_of_data_is_retried_at_once(tmp_path: Path) -> None:
+    box = Mailbox()
+    box.faults = {"ann@example.com": ["cut"]}
+    controller = CuttingController(box, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        # Far more than the socket buffers hold, so the client is still writing when the line drops.
+        big = mail.Attachment("big.pdf", bytes(range(256)) * 24_000)
+        message = build_message(
+            [], to="ann@example.com", sender=SENDER, subject="Large", attachments=[big], when=WHEN
+        )
+        log = tmp_path / "send.jsonl"
+        report = send_messages([message], settings_for(controller), log=log)
+        assert report.deliveries[0].status == "sent"
+        statuses = [json.loads(line)["status"] for line in log.read_text().splitlines()]
+        assert statuses == ["attempting", "deferred", "attempting", "awaiting-reply", "sent"]
+        assert "before the message was complete" in json.loads(log.read_text().splitlines()[1])["detail"]
+        assert box.count("ann@example.com") == 1
+        [(_, received)] = box.received
+        assert next(received.iter_attachments()).get_content() == big.data  # type: ignore[attr-defined]
+    finally:
+        controller.stop()
 
 
 class Crash(BaseException):
