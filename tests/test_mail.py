@@ -268,9 +268,15 @@ def test_send_delivers_once_and_rerun_skips(
     assert rcpt == "bob@example.com" and received["To"] == "Bob <bob@example.com>"
     attachment = next(received.iter_attachments())
     assert "Senior Product Manager" in pdf_text(attachment.get_content())  # type: ignore[attr-defined]
-    again = send_messages(messages, settings_for(controller), log=log)
-    assert [d.status for d in again.deliveries] == ["skipped", "skipped"]
+    again = send_messages([*messages, *messages], settings_for(controller), log=log)
+    assert [d.status for d in again.deliveries] == ["skipped"] * 4
     assert len(box.received) == 2
+    twice = plan(["cy@example.com"], options, render_cache).messages * 2
+    assert [d.status for d in send_messages(twice, settings_for(controller)).deliveries] == [
+        "sent",
+        "skipped",
+    ]
+    assert box.count("cy@example.com") == 1
     statuses = [json.loads(line)["status"] for line in log.read_text().splitlines()]
     assert statuses == ["attempting", "awaiting-reply", "sent"] * 2
 

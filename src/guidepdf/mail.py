@@ -944,7 +944,7 @@ def send_messages(
                 continue
             status = previous.get(out.key, {}).get("status")
             if status == "sent":
-                deliveries.append(_delivery(out, "skipped", "sent in an earlier run"))
+                deliveries.append(_delivery(out, "skipped", "already sent"))
                 continue
             if status in UNCERTAIN and not resend_uncertain:
                 deliveries.append(
@@ -957,7 +957,10 @@ def send_messages(
                 )
                 continue
             try:
-                deliveries.append(_deliver(out, settings, connection, send_log, sleep))
+                delivery = _deliver(out, settings, connection, send_log, sleep)
+                deliveries.append(delivery)
+                # The same message twice in one list is still sent once.
+                previous[out.key] = {"status": delivery.status}
             except MailError as exc:
                 connection.abort()
                 stopped = str(exc)
@@ -969,6 +972,8 @@ def send_messages(
 
 
 def _wrap(message: EmailMessage) -> Outgoing:
+    if not getattr(message["From"], "addresses", None):
+        raise MailError("a message to send needs a From address")
     recipient = _recipient_of(message)
     return Outgoing(message, key_of(message), recipient, recipient)
 
@@ -1026,13 +1031,13 @@ def _deliver(
         except _Transient as exc:
             detail = str(exc)
             record("deferred", detail)
-            connection.drop()  # a fresh session is cheap and never inherits a half-finished one
+            connection.abort()  # a fresh session is cheap and never inherits a half-finished one
             continue
         except _Permanent as exc:
             record("failed", str(exc))
             return _delivery(out, "failed", f"refused permanently: {exc}")
         except _Uncertain as exc:
-            connection.drop()
+            connection.abort()
             record("uncertain", str(exc))
             return _delivery(
                 out,
