@@ -6,6 +6,7 @@ import email
 import email.policy
 import io
 import json
+import re
 import shutil
 import socket
 import ssl
@@ -700,3 +701,15 @@ def test_recipients_csv_without_an_email_column_is_refused(tmp_path: Path) -> No
     )
     assert result.exit_code == 1
     assert f"error: {csv_path}: row 1: no 'email' column (columns: mail, guides)" in result.output
+
+
+def test_email_command_refuses_an_oversized_message(tmp_path: Path) -> None:
+    args = ["email", str(LUMENPAY), "--to", "ann@example.com", "--from", SENDER, "--eml", str(tmp_path / "m")]
+    result = CliRunner().invoke(main, [*args, "--max-size", "50KB", "--as-of", "2026-11-23"])
+    assert result.exit_code == 1
+    assert re.search(
+        r"error: ann@example.com: message is \d+ KB encoded, over the 50 KB limit", result.output
+    )
+    assert not (tmp_path / "m").exists()
+    bad = CliRunner().invoke(main, [*args, "--max-size", "lots"])
+    assert bad.exit_code == 2 and "--max-size: expected a size such as 20MB" in bad.output
