@@ -66,13 +66,19 @@ def test_attachments_can_be_turned_off(guide_file: Path) -> None:
     assert pypdf.PdfReader(io.BytesIO(pdf)).attachments == {}
 
 
-def test_qpdf_lists_the_attachments(brief: bytes, tmp_path: Path) -> None:
+def test_qpdf_finds_each_attachment_by_name(brief: bytes, tmp_path: Path, guide_file: Path) -> None:
     path = tmp_path / "brief.pdf"
     path.write_bytes(brief)
-    listing = subprocess.run(
-        ["qpdf", "--list-attachments", str(path)], check=True, capture_output=True, text=True
-    ).stdout
+
+    def qpdf(*args: str) -> bytes:
+        return subprocess.run(["qpdf", *args, str(path)], check=True, capture_output=True).stdout
+
+    listing = qpdf("--list-attachments").decode()
     assert "jane-street-ml.md" in listing and "jane-street-ml.front-matter.json" in listing
+    # looking a name up needs the name tree sorted, as PDF requires
+    assert qpdf("--show-attachment=jane-street-ml.md") == guide_file.read_bytes()
+    data = json.loads(qpdf("--show-attachment=jane-street-ml.front-matter.json"))
+    assert data["compensation"][0]["currency"] == "USD"
 
 
 def test_front_matter_json_handles_odd_yaml(tmp_path: Path) -> None:

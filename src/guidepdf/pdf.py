@@ -190,6 +190,7 @@ def _mark_relationships(specs: Iterable[AttachmentSpec]) -> Any:
     def finish(document: Any, pdf: Any) -> None:
         import pydyf
 
+        _sort_embedded_files(pdf)
         if "AF" in pdf.catalog:  # PDF/A-3 wrote it (listing each file twice): keep one of each
             pdf.catalog["AF"] = pydyf.Array(dict.fromkeys(pdf.catalog["AF"]))
             return
@@ -204,6 +205,18 @@ def _mark_relationships(specs: Iterable[AttachmentSpec]) -> Any:
             pdf.catalog["AF"] = files
 
     return finish
+
+
+def _sort_embedded_files(pdf: Any) -> None:
+    """Sort the EmbeddedFiles name tree by name, as PDF requires: readers look names up by bisection."""
+    names = pdf.catalog.get("Names", {}).get("EmbeddedFiles")
+    if names is None:
+        return
+    reference = names.decode("ascii") if isinstance(names, bytes) else str(names)  # b"12 0 R"
+    tree = pdf.objects[int(reference.split()[0])]
+    flat = list(tree["Names"])
+    pairs = sorted(zip(flat[::2], flat[1::2], strict=True), key=lambda pair: pair[0].string)
+    tree["Names"] = type(tree["Names"])(item for pair in pairs for item in pair)
 
 
 def page_to_pdf(page: Page, *, attachments: Iterable[AttachmentSpec] = (), **write_options: Any) -> Rendered:
