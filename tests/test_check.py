@@ -178,6 +178,22 @@ def test_images_and_removed_html(tmp_path: Path) -> None:
     assert "image-remote" not in by_code(check_guide(path, AS_OF, allow_network=True))
 
 
+def test_plain_document_gets_one_missing_front_matter_warning(tmp_path: Path) -> None:
+    [finding] = check_guide(write(tmp_path, "plain.md", "# Just notes\n\nNo front matter.\n"), AS_OF)
+    assert (finding.code, finding.severity, finding.field) == ("missing-field", "warning", None)
+    assert "no front matter" in finding.message and "compensation" in finding.message
+
+
+def test_body_markdown_cannot_stall_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Python-Markdown is quadratic on long runs of '['; check reports such a body instead of waiting.
+    monkeypatch.setattr("guidepdf.check.BODY_SECONDS", 0.5)
+    path = write(tmp_path, "brackets.md", GOOD + "[" * 30000 + "\n")
+    [finding] = check_guide(path, AS_OF)
+    assert (finding.code, finding.severity, finding.field) == ("body-too-complex", "error", "body")
+    assert finding.line == 19 and "0.5 s" in finding.message  # where the body starts
+    assert check_guide(write(tmp_path, "fine.md", GOOD), AS_OF) == (), "the timer is gone afterwards"
+
+
 def test_huge_declared_image_is_an_error(tmp_path: Path) -> None:
     from PIL import Image
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
+import signal
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import date
@@ -28,6 +31,9 @@ RECOMMENDED_FIELDS = (
     "compensation",
 )
 DATA_QUALITIES = ("high", "medium", "low")
+#: Python-Markdown is quadratic on some input (long runs of `[`, lists nested hundreds deep); `check`
+#: reports a body that takes longer than this to convert instead of waiting for it.
+BODY_SECONDS = 10.0
 #: A stated total may differ from base + stock + bonus by this fraction (rounding in the sources).
 TOTAL_TOLERANCE = 0.01
 _PAIRS = (
@@ -134,6 +140,10 @@ class _GuideCheck:
 
     def missing_fields(self) -> Iterator[Finding]:
         meta = self.guide.meta
+        if not meta:
+            message = f"no front matter; recommended fields: {', '.join(RECOMMENDED_FIELDS)}"
+            yield self.finding(None, "warning", "missing-field", message)
+            return
         for name in RECOMMENDED_FIELDS:
             value = meta.get(name)
             if value is None or value == "" or value == [] or value == {}:
@@ -263,7 +273,20 @@ class _GuideCheck:
             )
 
     def body(self) -> Iterator[Finding]:
-        scan = _scan_body(self.guide.body)
+        try:
+            with _time_limit(BODY_SECONDS):
+                scan = _scan_body(self.guide.body)
+        except _BodyTooSlow:
+            message = (
+                f"the Markdown body takes over {BODY_SECONDS:g} s to convert (long runs of '[' or lists"
+                " nested very deep?); a render may run into --timeout"
+            )
+            yield self.finding("body", "error", "body-too-complex", message, self.guide.body_line)
+            return
+        except RecursionError:
+            message = "the Markdown body nests too deeply to convert"
+            yield self.finding("body", "error", "body-too-complex", message, self.guide.body_line)
+            return
         for tag in scan.removed_tags:
             yield self.finding(
                 "body", "warning", "removed-html", f"will be removed: <{tag}>", self.body_line(rf"<{tag}\b")
@@ -354,6 +377,30 @@ class _TagCollector(HTMLParser):
                     self.images.setdefault(value.strip(), None)
                 elif scheme and scheme not in URL_SCHEMES:
                     self.links.setdefault(value.strip(), None)
+
+
+class _BodyTooSlow(Exception):
+    """The body's Markdown conversion ran past BODY_SECONDS."""
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Raise `_BodyTooSlow` after `seconds`; a no-op off the main thread or while another timer runs."""
+    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    if not usable or signal.getitimer(signal.ITIMER_REAL)[0] > 0:
+        yield
+        return
+
+    def expire(signum: int, frame: object) -> None:
+        raise _BodyTooSlow
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _scan_body(body: str) -> _BodyScan:

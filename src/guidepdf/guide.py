@@ -221,9 +221,9 @@ def _load_yaml(fm_text: str, path: Path, first_line: int) -> tuple[dict[str, Any
         # The reader refuses control characters as soon as it is built, before any parsing.
         loader = _Loader(fm_text)
     except yaml.reader.ReaderError as exc:
-        line = first_line + fm_text.count("\n", 0, exc.position)
+        at = first_line + fm_text.count("\n", 0, exc.position)
         raise GuideError(
-            path, f"YAML error: control character #x{exc.character:04x} is not allowed", line=line
+            path, f"YAML error: control character #x{exc.character:04x} is not allowed", line=at
         ) from None
     try:
         node = loader.get_single_node()
