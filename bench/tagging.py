@@ -3,7 +3,8 @@
     python bench/tagging.py [GUIDE...] [--runs N]
 
 Renders each guide warm, in process, with the same as-of date, interleaving the configurations so
-machine noise spreads evenly, and prints the median seconds and the bytes of each.
+machine noise spreads evenly, and prints the median CPU seconds of this process (steadier than wall
+time on a shared machine; rendering is single-threaded) and the bytes of each.
 """
 
 from __future__ import annotations
@@ -45,13 +46,13 @@ def main() -> None:
             render_pdf(guide, options)
         for _ in range(args.runs):
             for name, options in CONFIGS.items():
-                start = time.perf_counter()
+                start = time.process_time()
                 pdf = render_pdf(guide, options)
-                times[name].append(time.perf_counter() - start)
+                times[name].append(time.process_time() - start)
                 sizes[name] = len(pdf)
         base_time = statistics.median(times["untagged, no sources"])
         base_size = sizes["untagged, no sources"]
-        print(f"{path.name} (median of {args.runs} warm renders)")
+        print(f"{path.name} (median CPU time of {args.runs} warm renders)")
         for name in CONFIGS:
             median = statistics.median(times[name])
             print(
