@@ -204,3 +204,16 @@ def test_pathological_guides_are_stopped_and_the_batch_goes_on(tmp_path: Path) -
     assert errors[1] == f"error: {folder / 'table.md'}: stopped after 4 s (--timeout)"
     assert "Traceback" not in result.output
     assert sorted(p.name for p in out.glob("*.pdf")) == ["saffron-health-data-engineer.pdf"]
+
+
+def test_lists_nested_past_the_recursion_limit_fail_in_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "deep.md"
+    path.write_text("# Deep\n\n" + "".join("  " * i + "- x\n" for i in range(520)), encoding="utf-8")
+    with pytest.raises(RenderError, match=r"nests too deeply"):
+        render_html(load_guide(path), RenderOptions(as_of=AS_OF))
+    result = CliRunner().invoke(
+        main, ["render", str(path), "-o", str(tmp_path / "deep.html"), "--format", "html"]
+    )
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit | None)
+    assert f"error: {path}: the Markdown body nests too deeply to convert" in result.stderr.splitlines()
+    assert not (tmp_path / "deep.html").exists()

@@ -10,6 +10,8 @@ from typing import Any
 import markdown
 import nh3
 
+from .errors import RenderError
+
 #: Elements a guide body may contain; everything else is removed (its text kept where harmless).
 ALLOWED_TAGS = frozenset(
     {
@@ -144,7 +146,11 @@ def render_body(
     that repeats `drop_tags` (the front matter's tags, which the title block shows as pills).
     """
     md = markdown.Markdown(extensions=_EXTENSIONS, extension_configs=_EXTENSION_CONFIGS)
-    raw = md.convert(text)
+    try:
+        raw = md.convert(text)
+    except RecursionError:
+        # Python-Markdown recurses once per nesting level (lists, quotes): a few hundred levels is enough.
+        raise RenderError("the Markdown body nests too deeply to convert") from None
     raw = _drop_leading_title(raw, drop_title)
     raw = _shift_headings(raw, top_level)
     raw = _ALIGN_RE.sub(r' class="align-\1"', raw)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import hashlib
 import io
 import logging
 import mimetypes
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -255,10 +256,16 @@ def render_brief(guide: Guide, options: RenderOptions | None = None) -> Rendered
     """A guide's brief as a `Rendered` PDF with its page count."""
     options = (options or RenderOptions()).pinned()
     attachments = source_attachments(guide) if options.attach_sources else ()
-    try:
+    with _naming(guide):
         return page_to_pdf(build_page(guide, options), attachments=attachments)
+
+
+@contextlib.contextmanager
+def _naming(guide: Guide) -> Iterator[None]:
+    """Prefix a render error with the guide's path: every error a guide causes names its file."""
+    try:
+        yield
     except RenderError as exc:
-        # The one-line error names the guide, like every other error a guide causes.
         if str(exc).startswith(f"{guide.path}: "):
             raise
         raise RenderError(f"{guide.path}: {exc}") from exc
@@ -275,8 +282,8 @@ def render_html(guide: Guide, options: RenderOptions | None = None) -> str:
     A browser or the `weasyprint` command renders it the same way as `render_pdf`.
     """
     options = (options or RenderOptions()).pinned()
-    page = build_page(guide, options)
-    return inline_page(page)
+    with _naming(guide):
+        return inline_page(build_page(guide, options))
 
 
 def inline_page(page: Page) -> str:
