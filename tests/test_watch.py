@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SEEDS, pdftotext
+from conftest import SEEDS, pdfinfo, pdftotext
 from guidepdf.options import RenderOptions
 from guidepdf.watch import WatchRound, watch, watched_files
 
@@ -90,39 +90,55 @@ def test_watched_files_cover_guides_theme_and_config_but_not_output(
 
 
 @pytest.mark.slow
-def test_render_watch_rebuilds_on_guide_and_style_changes_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+def test_render_watch_follows_guide_style_and_config_changes_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     guide = tmp_path / "guides" / "kestrel.md"
     guide.parent.mkdir()
     shutil.copy(GUIDE, guide)
     style = tmp_path / "extra.css"
     style.write_text("/* nothing yet */\n")
+    config = tmp_path / "guidepdf.toml"
     out = tmp_path / "out"
     pdf = out / "kestrel-games-product-designer.pdf"
     command = [str(Path(sys.executable).parent / "guidepdf")]
-    args = ["render", str(guide.parent), "-o", str(out), "--as-of", "2026-11-23", "--style", str(style)]
+    args = ["render", "guides", "-o", str(out), "--as-of", "2026-11-23", "--style", str(style)]
     proc = subprocess.Popen(
         [*command, *args, "--watch", "--watch-interval", "0.1"],
+        cwd=tmp_path,
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
     )
+    lines: list[str] = []
+    assert proc.stderr is not None
+    reader = threading.Thread(target=lambda: lines.extend(proc.stderr or ()), daemon=True)
+    reader.start()
+
+    def rebuilt(before: int, what: str) -> int:
+        wait_for(lambda: pdf.exists() and pdf.stat().st_mtime_ns != before, what)
+        return pdf.stat().st_mtime_ns
+
     try:
-        wait_for(pdf.exists, "the first build")
-        first = pdf.stat().st_mtime_ns
+        stamp = rebuilt(0, "the first build")
         bump(guide, guide.read_text().replace("Kestrel Games", "Kestrel Studios", 1))
-        wait_for(lambda: pdf.stat().st_mtime_ns != first, "the rebuild after a guide change")
+        stamp = rebuilt(stamp, "the rebuild after a guide change")
         wait_for(lambda: "Kestrel Studios" in pdftotext(pdf), "the rebuilt brief")
-        second = pdf.stat().st_mtime_ns
         bump(style, ".notice, .range-chart { display: none; }\n")
-        wait_for(lambda: pdf.stat().st_mtime_ns != second, "the rebuild after a style change")
+        stamp = rebuilt(stamp, "the rebuild after a style change")
         wait_for(lambda: "own scale" not in pdftotext(pdf), "the restyled brief")
+        bump(config, 'page_size = "A3"\n')  # a broken edit is reported and watching goes on
+        wait_for(lambda: any("page_size: expected one of A4, Letter" in line for line in lines), "the error")
+        bump(config, 'page_size = "Letter"\n')
+        stamp = rebuilt(stamp, "the rebuild after a config change")
+        assert pdfinfo(pdf)["Page size"].startswith("612 x 792")
         proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=BOUND)
+        proc.wait(timeout=BOUND)
+        reader.join(BOUND)
     finally:
         if proc.poll() is None:
             proc.kill()
-            proc.communicate()
+            proc.wait()
+    err = "".join(lines)
     assert proc.returncode == 0, err
     assert "Traceback" not in err
-    assert "changed: kestrel.md" in err and "changed: extra.css" in err
+    assert "changed: kestrel.md" in err and "changed: extra.css" in err and "changed: guidepdf.toml" in err
     assert err.strip().endswith("stopped watching")

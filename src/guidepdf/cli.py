@@ -141,15 +141,19 @@ def run_watch(inputs: tuple[str, ...], out: Path, options: Any, fmt: str, single
     def build() -> Any:
         paths = list(expand_inputs(inputs).paths)  # new guides in a watched folder join in
         if not paths:
-            return None
-        return render_batch(paths, out, options, fmt, single_file=single, jobs=flags.get("jobs"))
+            return "no guides selected: " + ", ".join(inputs)
+        try:  # the configuration file is watched too: read it again, and survive a broken edit
+            fresh = build_options(**flags)
+        except GuidepdfError as exc:
+            return str(exc)
+        return render_batch(paths, out, fresh, fmt, single_file=single, jobs=flags.get("jobs"))
 
     def on_round(done: Any) -> None:
         if done.number:
             names = ", ".join(str(p.name) for p in done.changed[:3]) + (" …" if len(done.changed) > 3 else "")
             click.echo(f"changed: {names}", err=True)
-        if done.result is None:
-            click.echo("error: no guides selected: " + ", ".join(inputs), err=True)
+        if isinstance(done.result, str):
+            click.echo(f"error: {done.result}; watching for changes (Ctrl-C stops)", err=True)
             return
         report(done.result)
         result = done.result
