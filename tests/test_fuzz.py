@@ -27,7 +27,7 @@ pytestmark = pytest.mark.slow
 
 SEED = int(os.environ.get("GUIDEPDF_FUZZ_SEED", "6"))
 CASES = 160
-PDF_CASES = 12
+PDF_CASES = 10
 SOURCES = [*sorted(SEEDS.glob("*.md")), DATA / "reference.md"]
 #: No render comes near this; a case that reaches it is a hang.
 HANG_SECONDS = 30
