@@ -433,7 +433,7 @@ def preview(source: str, output: Path, page: int, dpi: int, **theme: Any) -> Non
     "--as-of",
     callback=parse_day,
     metavar="YYYY-MM-DD",
-    help="Date to judge review deadlines and future dates against (default today).",
+    help="Date to judge review deadlines and future dates against (default: the config file's, else today).",
 )
 @click.option("--allow-network", is_flag=True, help="Do not warn about remote images.")
 def check(inputs: tuple[str, ...], fmt: str, strict: bool, as_of: date | None, allow_network: bool) -> None:
@@ -441,8 +441,9 @@ def check(inputs: tuple[str, ...], fmt: str, strict: bool, as_of: date | None, a
     import json
 
     from .check import check_paths
+    from .config import load_config
 
-    result = check_paths(inputs, as_of, allow_network=allow_network)
+    result = check_paths(inputs, as_of or load_config().as_of, allow_network=allow_network)
     for missing in result.missing:
         click.echo(f"error: {missing}: no such file, folder or matching guide", err=True)
     if not result.checked:
