@@ -291,3 +291,14 @@ def test_check_does_not_import_weasyprint(tmp_path: Path) -> None:
         [sys.executable, "-c", code, str(tmp_path / "seeds")], capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "False"
+
+
+def test_cli_takes_as_of_from_the_configuration_file(
+    reference_guide: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "guidepdf.toml").write_text("as_of = 2026-03-01\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    configured = CliRunner().invoke(main, ["check", str(reference_guide), "--strict"])
+    assert "review overdue" not in configured.stdout and "no figures" in configured.stdout
+    typed = CliRunner().invoke(main, ["check", str(reference_guide), "--as-of", "2026-11-23"])
+    assert "review overdue" in typed.stdout
