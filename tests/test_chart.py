@@ -105,3 +105,17 @@ def test_tagged_figure_carries_the_description_as_alt_text(reference_pdf: Path) 
             if "/K" in node:
                 stack.append(node["/K"])
     assert any("London (GBP): no figures." in alt for alt in alts), alts
+
+
+def test_hostile_region_names_are_text_in_the_chart(tmp_path: Path) -> None:
+    guide = tmp_path / "g.md"
+    guide.write_text(
+        "---\ncompensation:\n"
+        "  - {region: '</text><script>alert(1)</script>', currency: USD, base_low: 1, base_high: 2}\n"
+        "  - {region: '{{ 7 * 7 }}', currency: '\"><svg onload=x>'}\n"
+        "---\nBody\n"
+    )
+    html = page_html(guide)
+    svg = html[html.index("<svg") : html.index("</svg>")]
+    assert "<script" not in svg and "onload=x>" not in svg and ">49<" not in svg
+    assert "&lt;/text&gt;&lt;script&gt;" in svg and "{{ 7 * 7 }}" in svg
