@@ -21,7 +21,7 @@ import pytest
 from pypdf import PdfReader
 
 from conftest import DATA, SEEDS
-from guidepdf import GuidepdfError, RenderOptions, load_guide, render_html
+from guidepdf import Finding, GuidepdfError, RenderOptions, check_guide, load_guide, render_html
 
 pytestmark = pytest.mark.slow
 
@@ -164,6 +164,15 @@ def test_each_case_loads_and_renders_html_or_fails_cleanly(damaged: Path) -> Non
                 continue
         assert page.startswith("<!DOCTYPE html>") and "</html>" in page, path.name
         outcomes["rendered"] += 1
+    # `check` survives the same damage, and calls a guide bad exactly when the loader does.
+    for path in sorted(damaged.glob("*.md")):
+        with deadline(HANG_SECONDS, f"check {path.name}"):
+            findings = check_guide(path, date(2026, 11, 23))
+        assert all(isinstance(f, Finding) and f.severity in ("error", "warning") for f in findings)
+        try:
+            load_guide(path)
+        except GuidepdfError:
+            assert [f.code for f in findings] == ["schema"], path.name
     # Damage that never breaks anything, or always does, would test little.
     assert outcomes["rendered"] >= 5 and outcomes["failed"] >= 5, outcomes
 

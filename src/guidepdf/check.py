@@ -126,7 +126,9 @@ class _GuideCheck:
         self.allow_network = allow_network
         self.lines = field_lines(guide)
 
-    def finding(self, where: str | None, severity: str, code: str, message: str, line: int | None = None):
+    def finding(
+        self, where: str | None, severity: str, code: str, message: str, line: int | None = None
+    ) -> Finding:
         if line is None and where:
             line = self.lines.get(where) or self.lines.get(where.split(".")[0])
         return Finding(self.file, where, line, severity, code, message)
