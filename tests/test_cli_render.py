@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -36,6 +37,9 @@ def test_one_file_to_a_named_pdf(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "Kestrel Games — Product Designer" in pdftotext(out)
     assert not list(tmp_path.glob(".*.part"))
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~mask  # as open() would create it, not mkstemp's 0600
 
 
 def test_folder_recursively_into_named_outputs(guides: Path, tmp_path: Path) -> None:

@@ -8,6 +8,16 @@ import tempfile
 from pathlib import Path
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+#: Permissions for new files, as `open()` would give them (mkstemp alone gives 0600).
+FILE_MODE = 0o666 & ~_umask()
+
+
 def atomic_write(path: Path | str, data: bytes | str) -> Path:
     """Write `data` to `path` so that `path` is either absent/old or complete, never partial."""
     path = Path(path)
@@ -16,6 +26,7 @@ def atomic_write(path: Path | str, data: bytes | str) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), FILE_MODE)
             handle.write(payload)
             handle.flush()
             os.fsync(handle.fileno())

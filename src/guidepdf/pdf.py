@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import base64
 import contextlib
 import functools
@@ -95,8 +96,9 @@ def _fetcher_class() -> type:
             # Pillow decodes the whole bitmap later; a few KB of PNG can declare gigabytes of pixels.
             reason = oversize_reason(data)
             if reason:
-                self.refused.append(f"{url} (refused: {reason})")
-                raise FetchRefused(f"refused {url}: {reason}")
+                shown = url if len(url) <= 200 else f"{url[:60]}…"  # data: URLs run to megabytes
+                self.refused.append(f"{shown} (refused: {reason})")
+                raise FetchRefused(f"refused {shown}: {reason}")
 
     return SandboxFetcher
 
@@ -133,6 +135,10 @@ def _theme(key: tuple[Any, ...], options: RenderOptions) -> tuple[Any, list[Any]
             raise RenderError(f"{path}: cannot read stylesheet: {exc.strerror or exc}") from None
     sheets.append(weasyprint.CSS(string=_page_size_css(options), font_config=fonts))
     return fonts, sheets
+
+
+# Fonts must be released while WeasyPrint's libraries are still loaded, not during interpreter teardown.
+atexit.register(_theme.cache_clear)
 
 
 def _theme_key(options: RenderOptions) -> tuple[Any, ...]:
