@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import functools
+import http.server
 import io
 import shutil
+import threading
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -217,3 +222,49 @@ def test_lists_nested_past_the_recursion_limit_fail_in_one_line(tmp_path: Path) 
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit | None)
     assert f"error: {path}: the Markdown body nests too deeply to convert" in result.stderr.splitlines()
     assert not (tmp_path / "deep.html").exists()
+
+
+@pytest.fixture
+def image_server(bomb_folder: Path) -> Iterator[str]:
+    """A loopback HTTP server for the bomb folder's files."""
+    handler = functools.partial(_QuietHandler, directory=str(bomb_folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_bomb_over_http_is_refused_and_a_fine_image_still_arrives(image_server: str, tmp_path: Path) -> None:
+    guide = tmp_path / "remote.md"
+    guide.write_text(
+        f"# Remote\n\n![chart]({image_server}/chart.png)\n\n![bomb]({image_server}/bomb.png)\n",
+        encoding="utf-8",
+    )
+    options = RenderOptions(as_of=AS_OF, allow_network=True, attach_sources=False)
+    rendered = render_brief(load_guide(guide), options)
+    [refusal] = rendered.refused
+    assert refusal.startswith(f"{image_server}/bomb.png (refused: image declares 400,000,000 pixels")
+    assert image_count(rendered.pdf) == 1, "the chart came over HTTP and is in the PDF"
+
+
+def test_bomb_as_a_data_uri_in_a_stylesheet_is_refused(bomb_folder: Path, tmp_path: Path) -> None:
+    encoded = base64.b64encode((bomb_folder / "bomb.png").read_bytes()).decode("ascii")
+    style = tmp_path / "data.css"
+    style.write_text(
+        f'body {{ background-image: url("data:image/png;base64,{encoded}"); }}\n', encoding="utf-8"
+    )
+    guide = load_guide(SEEDS / "kaiyo-logistics-platform-engineer.md")
+    rendered = render_brief(guide, RenderOptions(as_of=AS_OF, styles=(style,), attach_sources=False))
+    assert image_count(rendered.pdf) == 0
+    [refusal] = rendered.refused
+    assert refusal.startswith("data:image/png;base64,") and len(refusal) < 200
+    assert refusal.endswith("(refused: image declares 400,000,000 pixels, over the 40,000,000-pixel limit)")
