@@ -254,7 +254,8 @@ def test_the_detector_sees_what_it_should() -> None:
 def test_sanitize_removes_active_content(fragment: str) -> None:
     clean = sanitize(fragment)
     assert active_content(clean) == []
-    assert sanitize(clean) == clean
+    # Re-parsing the output (as WeasyPrint does) must not bring anything back to life.
+    assert active_content(sanitize(clean)) == []
 
 
 @FAST
