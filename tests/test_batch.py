@@ -13,7 +13,8 @@ from click.testing import CliRunner
 from conftest import SEEDS, pdfinfo, pdftotext
 from guidepdf.cli import main
 from guidepdf.options import RenderOptions
-from guidepdf.tasks import RenderTask, collect_theme, guide_resources, run_render
+from guidepdf.tasks import RenderTask, TaskResult, collect_theme, guide_resources, run_render
+from guidepdf.workers import Workers
 
 pytestmark = pytest.mark.slow
 
@@ -227,3 +228,23 @@ def test_a_task_carries_its_files_so_no_shared_folder_is_needed(tmp_path: Path) 
     from pypdf import PdfReader
 
     assert sum(len(page.images) for page in PdfReader(pdf).pages) >= 1
+
+
+def nap(task: str, theme: object) -> TaskResult:
+    """A task function for the pool: "stuck" blocks the worker's alarm and sleeps, like a hung C call."""
+    import signal
+    import time
+
+    if task == "stuck":
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+        time.sleep(120)
+    return TaskResult(task, data=task.encode())
+
+
+def test_a_stuck_worker_is_killed_and_the_others_finish() -> None:
+    tasks = ["a", "stuck", "b", "c", "d"]
+    with Workers(2, timeout=1, grace=1) as workers:
+        results = workers.run(nap, tasks)
+    by_name = {r.source: r for r in results}
+    assert by_name["stuck"].error == "stuck: stopped after 1 s (--timeout)"
+    assert [by_name[t].data for t in "abcd"] == [b"a", b"b", b"c", b"d"]

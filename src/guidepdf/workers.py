@@ -106,12 +106,14 @@ class Workers:
         timeout: float | None = DEFAULT_TIMEOUT,
         recycle: int = RECYCLE_AFTER,
         inline: bool = False,
+        grace: float = GRACE,
     ) -> None:
         self.jobs = jobs or default_jobs()
         self.scheduler = scheduler
         self.options = options
         self.timeout = timeout
         self.recycle = recycle
+        self.grace = grace
         self.inline = inline and scheduler is None
         self._executor: Executor | None = None
         self._client: Any = None
@@ -276,7 +278,7 @@ class Workers:
         if not self.timeout:
             return
         now = time.monotonic()
-        limit = self.timeout + GRACE
+        limit = self.timeout + self.grace
         overdue = [future for future, (_, started) in inflight.items() if now - started > limit]
         if not overdue:
             return
@@ -292,5 +294,5 @@ class Workers:
 
 
 def _failed(task: Any, message: str) -> TaskResult:
-    name = str(getattr(task, "source", None) or getattr(task, "name", "task"))
+    name = str(getattr(task, "source", None) or getattr(task, "name", None) or task)
     return TaskResult(name, error=f"{name}: {message}")
