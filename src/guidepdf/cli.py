@@ -128,7 +128,7 @@ def watch_options(func: Any) -> Any:
     func = click.option("--watch-interval", type=click.FloatRange(min=0.01), default=0.5, hidden=True)(func)
     func = click.option("--watch-limit", type=click.IntRange(min=0), default=None, hidden=True)(func)
     return click.option(
-        "--watch", is_flag=True, help="Keep running; re-render when a guide or theme file changes (Ctrl-C stops)."
+        "--watch", is_flag=True, help="Keep running; re-render on guide or theme changes (Ctrl-C stops)."
     )(func)
 
 
@@ -396,7 +396,7 @@ def packet(
 @main.command()
 @click.argument("source", metavar="INPUT")
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="The PNG file to write.")
-@click.option("--page", type=click.IntRange(min=1), default=1, show_default=True, help="Page number (from 1).")
+@click.option("--page", type=click.IntRange(min=1), default=1, show_default=True, help="Page (from 1).")
 @click.option("--dpi", type=click.IntRange(20, 600), default=100, show_default=True, help="Resolution.")
 @theme_options
 def preview(source: str, output: Path, page: int, dpi: int, **theme: Any) -> None:
