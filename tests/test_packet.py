@@ -1,18 +1,22 @@
-"""Packets read back: contents page numbers, links, bookmarks, footers and page labels all agree."""
+"""Packets read back: contents page numbers, links, bookmarks, footers and page labels all agree; the
+structure tree covers every page in order; and a packet after a batch reuses the batch's briefs."""
 
 from __future__ import annotations
 
 import re
 import shutil
+import subprocess
 from datetime import date
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from pypdf import PdfReader
+from pypdf.generic import ArrayObject, ContentStream, DictionaryObject
 
 from conftest import SEEDS, pdfinfo, pdftotext
-from guidepdf import RenderOptions, build_packet, load_guide
+from guidepdf import RenderOptions, load_guide
+from guidepdf.batch import render_batch
 from guidepdf.cli import main
 from guidepdf.packet import CACHE_DIR, make_packet
 
@@ -38,16 +42,32 @@ def guides(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def packet(guides: Path) -> Path:
-    pdf = guides.parent / "packet.pdf"
+def batch(guides: Path) -> Path:
+    """The guides rendered as a batch, as `guidepdf render guides -o out` does."""
+    out = guides.parent / "out"
+    result = render_batch(sorted(guides.glob("*.md")), out, RenderOptions(as_of=AS_OF), jobs=2)
+    assert result.count("rendered") == len(NAMES), result.failed
+    return out
+
+
+@pytest.fixture(scope="module")
+def packet(guides: Path, batch: Path) -> Path:
+    """A packet built beside the batch's output: every part is one of the batch's briefs."""
+    pdf = batch / "packet.pdf"
+    statuses: list[str] = []
     result = make_packet(
         sorted(guides.glob("*.md")),
         RenderOptions(as_of=AS_OF),
         title="Q4 offers",
         jobs=2,
-        cache_dir=guides.parent / CACHE_DIR,
+        cache_dir=batch / CACHE_DIR,
+        batch_dir=batch,
+        progress=lambda item: statuses.append(item.status),
     )
     assert not result.failed
+    assert sorted(result.reused) == sorted(str(guides / n) for n in NAMES)
+    assert statuses == ["skipped"] * len(NAMES)  # nothing was rendered again
+    assert not (batch / CACHE_DIR).exists()  # and nothing copied: the batch's files are the parts
     pdf.write_bytes(result.pdf or b"")
     return pdf
 
@@ -93,8 +113,9 @@ def test_contents_page_numbers_are_true(packet: Path) -> None:
     for title, label in listed:
         index = labels.index(label)
         assert title in page_text(packet, index), f"{title} is not on page {label}"
-        # and it starts there: the page before belongs to something else
-        assert f"Page {label} of" in page_text(packet, index)
+        # and it starts there: the guide's own first page carries the packet's number
+        text = page_text(packet, index)
+        assert f"Packet page {label} of" in text and "Page 1 of" in text
 
 
 def test_page_labels_match_the_footers(packet: Path) -> None:
@@ -104,10 +125,10 @@ def test_page_labels_match_the_footers(packet: Path) -> None:
     guide_pages = len(labels) - 3
     assert labels[3:] == [str(n) for n in range(1, guide_pages + 1)]
     for index in range(3, len(labels)):
-        footer = re.findall(r"Page (\d+) of (\d+)", page_text(packet, index))
+        footer = re.findall(r"Packet page (\d+) of (\d+)", page_text(packet, index))
         assert footer == [(labels[index], str(guide_pages))], f"page {index}"
-    # the guides' own numbering is gone: no second "Page 1 of" on a guide's first page
-    assert pdftotext(packet).count("Page 1 of") == 1
+    # each brief keeps its own "Page X of Y": the page within its guide
+    assert pdftotext(packet).count("Page 1 of") == len(NAMES)
 
 
 def test_contents_and_overview_links_go_to_each_guide(packet: Path) -> None:
@@ -163,17 +184,200 @@ def test_images_and_part_links_survive(packet: Path) -> None:
     assert any(uri.startswith("https://") for uri in uris)
 
 
-def test_rebuild_is_byte_identical_from_the_cache(guides: Path, packet: Path) -> None:
-    cached = list((guides.parent / CACHE_DIR).glob("*.pdf"))
-    assert len(cached) == len(NAMES), sorted(p.name for p in cached)
-    again = build_packet(
-        sorted(guides.glob("*.md")),
-        RenderOptions(as_of=AS_OF),
-        title="Q4 offers",
-        jobs=2,
-        cache_dir=guides.parent / CACHE_DIR,
-    )
-    assert again == packet.read_bytes(), (len(again), packet.stat().st_size)
+def test_cold_packet_renders_the_same_briefs_and_caches_them(guides: Path, packet: Path) -> None:
+    # No batch beside it: the parts are rendered on the workers, and come out byte for byte the
+    # batch's briefs (so the whole packet is identical), then kept in the packet cache.
+    cache = guides.parent / "cold" / CACHE_DIR
+    inputs, options = sorted(guides.glob("*.md")), RenderOptions(as_of=AS_OF)
+    cold = make_packet(inputs, options, title="Q4 offers", jobs=2, cache_dir=cache)
+    assert cold.reused == () and not cold.failed
+    assert cold.pdf == packet.read_bytes()
+    assert len(list(cache.glob("*.pdf"))) == len(NAMES)
+    again = make_packet(inputs, options, title="Q4 offers", jobs=2, cache_dir=cache)
+    assert len(again.reused) == len(NAMES)
+    assert again.pdf == packet.read_bytes()
+
+
+def test_packet_pages_are_the_briefs_pages(batch: Path, packet: Path) -> None:
+    reader = PdfReader(packet)
+    starts = {
+        item.title: reader.get_destination_page_number(item)
+        for item in reader.outline
+        if not isinstance(item, list)
+    }
+    for name in NAMES:
+        brief = batch / name.replace(".md", ".pdf")
+        start = starts[load_guide(SEEDS / name).title]
+        for index in range(len(PdfReader(brief).pages)):
+            own = " ".join(pdftotext_range(brief, index + 1, index + 1).split())
+            joined = " ".join(page_text(packet, start + index).split())
+            assert re.sub(r" ?Packet page \d+ of \d+", "", joined) == own, (name, index)
+
+
+def test_cli_packet_after_render_renders_nothing(guides: Path, batch: Path, packet: Path) -> None:
+    manifest = (batch / "manifest.json").read_bytes()
+    out = batch / "cli-packet.pdf"
+    args = [
+        "packet",
+        str(guides),
+        "-o",
+        str(out),
+        "--as-of",
+        "2026-11-23",
+        "--jobs",
+        "2",
+        "--title",
+        "Q4 offers",
+    ]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes() == packet.read_bytes()
+    # a rendered part would have been kept in the packet cache; the batch's files are as they were
+    assert not (batch / CACHE_DIR).exists()
+    assert (batch / "manifest.json").read_bytes() == manifest
+
+
+def test_a_changed_batch_output_is_not_reused(guides: Path, batch: Path, tmp_path: Path) -> None:
+    # Two guides: the packet renders in this process, so this stays quick.
+    out = tmp_path / "out"
+    shutil.copytree(batch, out, ignore=shutil.ignore_patterns("packet.pdf", ".*"))
+    damaged = out / NAMES[1].replace(".md", ".pdf")
+    damaged.write_bytes(damaged.read_bytes() + b"\n% edited\n")
+    chosen = [guides / NAMES[0], guides / NAMES[1]]
+    result = make_packet(chosen, RenderOptions(as_of=AS_OF), cache_dir=out / CACHE_DIR, batch_dir=out)
+    assert result.reused == (str(guides / NAMES[0]),)
+    assert not result.failed and result.pdf
+
+
+# -- the structure tree ------------------------------------------------------------------------------
+
+
+def _kids(element: DictionaryObject) -> list[object]:
+    kids = element.get("/K")
+    if kids is None:
+        return []
+    return [k.get_object() for k in (kids if isinstance(kids, ArrayObject) else [kids])]
+
+
+def _walk(element: DictionaryObject, found: list[DictionaryObject]) -> None:
+    """Struct elements depth first, in reading order."""
+    found.append(element)
+    for kid in _kids(element):
+        if (
+            isinstance(kid, DictionaryObject)
+            and kid.get("/Type", "/StructElem") == "/StructElem"
+            and "/S" in kid
+        ):
+            _walk(kid, found)
+
+
+def _content_pages(reader: PdfReader, element: DictionaryObject) -> list[int]:
+    """Pages of the marked content and annotations directly under `element`, in order."""
+    pages = []
+    own = element.get("/Pg")
+    for kid in _kids(element):
+        if isinstance(kid, int) and own is not None:
+            pages.append(reader.get_page_number(own.get_object()))
+        elif isinstance(kid, DictionaryObject) and kid.get("/Type") in ("/MCR", "/OBJR"):
+            page = kid.get("/Pg", own)
+            pages.append(reader.get_page_number(page.get_object()))
+    return pages
+
+
+@pytest.fixture(scope="module")
+def structure(packet: Path) -> tuple[PdfReader, list[DictionaryObject]]:
+    reader = PdfReader(packet)
+    root = reader.root_object["/StructTreeRoot"].get_object()
+    elements: list[DictionaryObject] = []
+    for top in _kids(root):
+        assert isinstance(top, DictionaryObject)
+        _walk(top, elements)
+    return reader, elements
+
+
+def test_packet_is_a_valid_tagged_pdf_with_a_language(packet: Path) -> None:
+    assert pdfinfo(packet)["Tagged"] == "yes"
+    check = subprocess.run(["qpdf", "--check", str(packet)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    catalog = PdfReader(packet).root_object
+    assert catalog["/Lang"] == "en"
+    assert catalog["/MarkInfo"]["/Marked"]
+    assert catalog["/ViewerPreferences"]["/DisplayDocTitle"]
+
+
+def test_one_document_with_a_part_per_source(structure: tuple[PdfReader, list[DictionaryObject]]) -> None:
+    _, elements = structure
+    document = elements[0]
+    assert document["/S"] == "/Document"
+    parts = [kid for kid in _kids(document) if isinstance(kid, DictionaryObject)]
+    assert [p["/S"] for p in parts] == ["/Part"] * (1 + len(NAMES))  # front matter, then each guide
+    for part in parts:
+        assert part.raw_get("/P").idnum == document.indirect_reference.idnum
+    for element in elements[1:]:  # every element's parent is inside the tree, not a part's old root
+        assert element["/P"].get_object().get("/Type") == "/StructElem"
+
+
+def test_every_page_is_in_the_tree_in_page_order(structure: tuple[PdfReader, list[DictionaryObject]]) -> None:
+    reader, elements = structure
+    order = [page for element in elements for page in _content_pages(reader, element)]
+    assert set(order) == set(range(len(reader.pages)))
+    assert order == sorted(order), "reading order jumps back a page"
+
+
+def test_each_guide_title_is_an_h1_on_its_first_page(
+    packet: Path, structure: tuple[PdfReader, list[DictionaryObject]]
+) -> None:
+    reader, elements = structure
+    h1_pages = [
+        reader.get_page_number(e["/Pg"].get_object()) for e in elements if e["/S"] == "/H1" and "/Pg" in e
+    ]
+    starts = [
+        reader.get_destination_page_number(item) for item in reader.outline if not isinstance(item, list)
+    ]
+    assert len(starts) == len(NAMES)
+    assert h1_pages == [0, *starts]  # the packet's title on the cover, then one per guide
+    for start in starts:
+        assert any(load_guide(SEEDS / n).title in page_text(packet, start) for n in NAMES)
+
+
+def test_parent_tree_maps_every_page_and_link(structure: tuple[PdfReader, list[DictionaryObject]]) -> None:
+    reader, _ = structure
+    root = reader.root_object["/StructTreeRoot"]
+    nums = root["/ParentTree"]["/Nums"]
+    keys = [int(k) for k in nums[::2]]
+    assert keys == sorted(set(keys)) and root["/ParentTreeNextKey"] > keys[-1]
+    tree = dict(zip(keys, nums[1::2], strict=True))
+    links = 0
+    for index, page in enumerate(reader.pages):
+        mcids = [int(m) for m in re.findall(rb"/MCID (\d+)", page.get_contents().get_data())]
+        assert mcids, f"page {index} has no tagged content"
+        marked = tree[int(page["/StructParents"])].get_object()
+        assert len(marked) > max(mcids)
+        for mcid in set(mcids):
+            owner = marked[mcid].get_object()
+            assert reader.get_page_number(owner["/Pg"].get_object()) == index, (index, mcid)
+        for ref in page.get("/Annots") or []:
+            annot = ref.get_object()
+            owner = tree[int(annot["/StructParent"])].get_object()
+            objrs = [k for k in _kids(owner) if isinstance(k, DictionaryObject) and k.get("/Type") == "/OBJR"]
+            assert any(o.raw_get("/Obj").idnum == ref.idnum for o in objrs), (index, annot.get("/Subtype"))
+            links += 1
+    assert links >= 10  # contents, overview and the guides' own links
+
+
+def test_no_text_outside_marked_content(packet: Path) -> None:
+    # The stamped packet page numbers are an artifact; every other glyph belongs to the tree.
+    reader = PdfReader(packet)
+    for index, page in enumerate(reader.pages):
+        depth = 0
+        for _, operator in ContentStream(page.get_contents(), reader).operations:
+            if operator in (b"BDC", b"BMC"):
+                depth += 1
+            elif operator == b"EMC":
+                depth -= 1
+            elif operator in (b"Tj", b"TJ", b"'", b'"', b"Do"):
+                assert depth > 0, f"untagged content on page {index}"
+        assert depth == 0
 
 
 def test_cli_sort_and_group_by(guides: Path, packet: Path) -> None:

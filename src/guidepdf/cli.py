@@ -356,6 +356,7 @@ def packet(
                 title=title,
                 sort=sort,
                 cache_dir=folder / CACHE_DIR,
+                batch_dir=folder,
                 progress=progress,
                 **run,
             )
@@ -369,6 +370,7 @@ def packet(
                 title=title,
                 sort=sort,
                 cache_dir=target.parent / CACHE_DIR,
+                batch_dir=target.parent,
                 progress=progress,
                 **run,
             )

@@ -31,8 +31,6 @@ class RenderOptions:
     attach_sources: bool = True
     #: A guide laying out to more pages than this fails instead of writing a runaway PDF (0: no limit).
     max_pages: int = DEFAULT_MAX_PAGES
-    #: Page numbers in the footer; a packet turns them off in its parts and stamps its own.
-    folios: bool = True
     extra: dict[str, object] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:

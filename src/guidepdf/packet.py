@@ -1,9 +1,10 @@
-"""Many guides → one PDF packet: parts rendered on the workers, joined behind a cover, contents and overview.
+"""Many guides → one tagged PDF packet: each guide's brief, joined behind a cover, contents and overview.
 
-A packet is assembled, not laid out again: each guide is rendered on its own (in parallel, and
-reused from the cache when unchanged) without page numbers, then the parts are joined with pypdf.
-The front matter and a page-number overlay are two more renders; links, bookmarks and page labels
-are rewritten for the joined file.
+A packet is assembled, not laid out again: its parts are the very briefs `guidepdf render` writes
+(same options, same render key), reused from a batch's output or the packet cache when unchanged and
+otherwise rendered in parallel on the workers; then pypdf joins them. The front matter and an overlay
+of packet page numbers are two more renders; links, bookmarks, page labels and the parts' structure
+trees are rewritten for the joined file.
 """
 
 from __future__ import annotations
@@ -62,6 +63,8 @@ class PacketResult:
     failed: tuple[ItemResult, ...] = ()
     refused: tuple[tuple[str, str], ...] = ()
     seconds: float = 0.0
+    #: Guides whose brief was reused (a batch's output or the packet cache) instead of rendered.
+    reused: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -156,9 +159,8 @@ def _label(value: Any) -> str:
 
 
 def packet_options(options: RenderOptions | None) -> RenderOptions:
-    """Options for a packet's parts: no page numbers (the packet stamps its own) and no per-part
-    tags or attachments, which a joined file could not keep consistent."""
-    return replace(options or RenderOptions(), folios=False, tagged=False, attach_sources=False).pinned()
+    """Options for a packet's parts: exactly a batch's, so a part is the brief `render` writes."""
+    return (options or RenderOptions()).pinned()
 
 
 def _guide_bytes(guide: Guide) -> bytes:
@@ -169,12 +171,29 @@ def _guide_bytes(guide: Guide) -> bytes:
 
 
 class _PartCache:
-    """Rendered parts by cache key, as files in a folder (or nowhere when no folder is given)."""
+    """Rendered briefs by render key: a batch's outputs (per its manifest), then the packet cache folder.
 
-    def __init__(self, folder: Path | None) -> None:
+    A batch's row is trusted only while its file still has the sha256 the manifest recorded.
+    """
+
+    def __init__(self, folder: Path | None, batch_dir: Path | None = None) -> None:
         self.folder = folder
+        self.batch: dict[str, tuple[Path, str]] = {}
+        if batch_dir is not None:
+            from .batch import read_manifest
+
+            for name, row in read_manifest(batch_dir).items():
+                key, sha = row.get("key"), row.get("sha256")
+                if row.get("status") in ("rendered", "skipped") and key and sha and name.endswith(".pdf"):
+                    self.batch[str(key)] = (batch_dir / name, str(sha))
 
     def get(self, key: str) -> bytes | None:
+        found = self.batch.get(key)
+        if found is not None:
+            with contextlib.suppress(OSError):
+                data = found[0].read_bytes()
+                if hashlib.sha256(data).hexdigest() == found[1]:
+                    return data
         if self.folder is None:
             return None
         path = self.folder / f"{key}.pdf"
@@ -208,10 +227,11 @@ def render_parts(
     *,
     timeout: float | None,
     progress: Callable[[ItemResult], None] | None = None,
-) -> list[TaskResult]:
-    """Each guide's part (from the cache when unchanged), rendered in parallel; results in order."""
+) -> tuple[list[TaskResult], set[int]]:
+    """Each guide's brief in order, and the indexes of those reused (from a batch or the cache)."""
     theme = collect_theme(options)
     results: list[TaskResult | None] = [None] * len(guides)
+    reused: set[int] = set()
     todo: list[tuple[int, RenderTask, str]] = []
     for i, guide in enumerate(guides):
         text = _guide_bytes(guide)
@@ -223,6 +243,7 @@ def render_parts(
         cached = cache.get(key)
         if cached is not None:
             results[i] = TaskResult(task.source, data=cached)
+            reused.add(i)
             if progress:
                 progress(ItemResult(task.source, None, "skipped"))
         else:
@@ -238,10 +259,11 @@ def render_parts(
             progress(ItemResult(result.source, None, status, error=result.error))
 
     workers.run(run_render, [task for _, task, _ in todo], theme, finished)
-    return [
+    done = [
         r if r is not None else TaskResult(g.path.name, error="not rendered")
         for r, g in zip(results, guides, strict=True)
     ]
+    return done, reused
 
 
 # -- front matter and page numbers -------------------------------------------------------------------
@@ -250,7 +272,12 @@ def render_parts(
 def front_options(options: RenderOptions) -> RenderOptions:
     """The parts' options with the packet stylesheet (after the brief's, before the user's)."""
     styles = (builtin_dir("styles") / "packet.css", *options.styles)
-    return replace(options, styles=styles, folios=True, max_pages=0)
+    return replace(options, styles=styles, max_pages=0, attach_sources=False)
+
+
+def folio_options(options: RenderOptions) -> RenderOptions:
+    """The page-number overlay is untagged: joining marks all of it as an artifact."""
+    return replace(front_options(options), tagged=False)
 
 
 def front_matter_html(title: str, entries: Sequence[_Entry], options: RenderOptions) -> str:
@@ -278,7 +305,7 @@ def front_matter_html(title: str, entries: Sequence[_Entry], options: RenderOpti
 
 
 def folios_html(title: str, pages: int, options: RenderOptions) -> str:
-    """`pages` blank pages whose footers carry the packet's page numbers."""
+    """`pages` blank pages carrying only "Packet page N of M", stamped over the briefs' pages."""
     return render_template("packet-folios.html.j2", {"title": title, "pages": pages}, options)
 
 
@@ -286,7 +313,8 @@ def folios_html(title: str, pages: int, options: RenderOptions) -> str:
 
 
 def join_packet(title: str, front: bytes, folios: bytes, parts: Sequence[tuple[Guide, bytes]]) -> bytes:
-    """Front matter and parts as one PDF: stamped page numbers, live links, bookmarks, page labels."""
+    """Front matter and parts as one tagged PDF: stamped page numbers, live links, bookmarks, page labels
+    and one structure tree holding every part's, in page order."""
     from pypdf import PdfReader, PdfWriter
     from pypdf.constants import PageLabelStyle
     from pypdf.generic import ArrayObject, ByteStringObject, NameObject, TextStringObject
@@ -297,10 +325,12 @@ def join_packet(title: str, front: bytes, folios: bytes, parts: Sequence[tuple[G
     front_pages = len(writer.pages)
     folio_reader = PdfReader(io.BytesIO(folios))
     firsts: list[int] = []
+    sources: list[tuple[Any, int]] = [(front_reader, 0)]
     for guide, data in parts:
         reader = PdfReader(io.BytesIO(data))
         first = len(writer.pages)
         firsts.append(first)
+        sources.append((reader, first))
         writer.append(reader, import_outline=False)
         _explicit_links(reader, writer, first)
         top = writer.add_outline_item(title=guide.title, page_number=first, is_open=False)
@@ -314,7 +344,7 @@ def join_packet(title: str, front: bytes, folios: bytes, parts: Sequence[tuple[G
     if len(folio_reader.pages) != guide_pages:
         raise RenderError(f"page numbers: {len(folio_reader.pages)} pages for {guide_pages} guide pages")
     for offset, folio in enumerate(folio_reader.pages):
-        writer.pages[front_pages + offset].merge_page(folio)
+        writer.pages[front_pages + offset].merge_page(_as_artifact(folio))
 
     for page in writer.pages[:front_pages]:
         for ref in page.get("/Annots") or []:
@@ -339,12 +369,117 @@ def join_packet(title: str, front: bytes, folios: bytes, parts: Sequence[tuple[G
         {"/Title": TextStringObject(title), "/Creator": TextStringObject(f"guidepdf {__version__}")}
     )
     writer.page_mode = "/UseOutlines"
+    _merge_structure(writer, sources)
     # Deterministic: the same inputs give the same bytes, so the file ID derives from them too.
     digest = hashlib.sha256(front + folios + b"".join(d for _, d in parts)).digest()[:16]
     writer._ID = ArrayObject([ByteStringObject(digest), ByteStringObject(digest)])
     buffer = io.BytesIO()
     writer.write(buffer)
     return buffer.getvalue()
+
+
+def _as_artifact(page: Any) -> Any:
+    """`page` with all its content marked as an artifact: stamped page numbers are not document text."""
+    from pypdf.generic import ContentStream, NameObject
+
+    contents = page.get_contents()
+    stream = ContentStream(None, page.pdf)
+    inner = list(contents.operations) if contents is not None else []
+    stream.operations = [([NameObject("/Artifact")], b"BMC"), *inner, ([], b"EMC")]
+    page[NameObject("/Contents")] = stream
+    return page
+
+
+def _number_tree(node: Any) -> list[tuple[int, Any]]:
+    """A number tree's (key, value) pairs, values as stored (references stay references)."""
+    if node is None:
+        return []
+    node = node.get_object()
+    nums = node.get("/Nums") or []
+    pairs = [(int(nums[i]), nums[i + 1]) for i in range(0, len(nums) - 1, 2)]
+    for kid in node.get("/Kids") or []:
+        pairs += _number_tree(kid)
+    return pairs
+
+
+def _merge_structure(writer: Any, sources: Sequence[tuple[Any, int]]) -> None:
+    """One structure tree for the joined file: each source's top elements become Parts of one Document.
+
+    The pages were cloned into `writer` already, so cloning a source's elements with the same writer
+    maps their /Pg and /Obj references onto the joined file's pages and annotations. Each source's
+    /StructParents keys are shifted past the previous sources' so the merged /ParentTree stays unique.
+    """
+    from pypdf.generic import ArrayObject, BooleanObject, DictionaryObject, NameObject, NumberObject
+
+    root = DictionaryObject({NameObject("/Type"): NameObject("/StructTreeRoot")})
+    root_ref = writer._add_object(root)
+    document = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/StructElem"),
+            NameObject("/S"): NameObject("/Document"),
+            NameObject("/P"): root_ref,
+        }
+    )
+    document_ref = writer._add_object(document)
+    kids, nums, namespaces = ArrayObject(), ArrayObject(), ArrayObject()
+    role_map = DictionaryObject()
+    offset = 0
+    lang = None
+    for reader, first in sources:
+        catalog = reader.root_object
+        lang = lang or catalog.get("/Lang")
+        tree = catalog.get("/StructTreeRoot")
+        if tree is None:
+            continue
+        tree = tree.get_object()
+        for ns in tree.get("/Namespaces") or []:
+            namespaces.append(ns.clone(writer))
+        for name, role in (tree.get("/RoleMap") or DictionaryObject()).items():
+            role_map.setdefault(NameObject(name), role.clone(writer))
+        tops = tree.get("/K")
+        for top in tops if isinstance(tops, ArrayObject) else [tops] if tops is not None else []:
+            element = top.get_object()
+            if not isinstance(element, DictionaryObject):
+                continue
+            # Without its /P the clone stops at the element: the part's old root is not copied along.
+            parent = element.pop("/P", None)
+            clone = element.clone(writer)
+            if parent is not None:
+                element[NameObject("/P")] = parent
+            clone[NameObject("/P")] = document_ref
+            if clone.get("/S") == "/Document":
+                clone[NameObject("/S")] = NameObject("/Part")  # one Document per file: a guide is a Part
+            kids.append(clone.indirect_reference)
+        entries = sorted(_number_tree(tree.get("/ParentTree")), key=lambda pair: pair[0])
+        for key, value in entries:
+            nums += [NumberObject(key + offset), value.clone(writer)]
+        for index, page in enumerate(reader.pages):
+            joined = writer.pages[first + index]
+            if "/StructParents" in page:  # pypdf drops it when copying a page
+                joined[NameObject("/StructParents")] = NumberObject(int(page["/StructParents"]) + offset)
+            for ref in joined.get("/Annots") or []:
+                annot = ref.get_object()
+                if "/StructParent" in annot:
+                    annot[NameObject("/StructParent")] = NumberObject(int(annot["/StructParent"]) + offset)
+        highest = max([key for key, _ in entries], default=-1)
+        offset = max(offset + highest + 1, offset + int(tree.get("/ParentTreeNextKey", 0)))
+    if namespaces:
+        document[NameObject("/NS")] = namespaces[0]
+        root[NameObject("/Namespaces")] = namespaces
+    document[NameObject("/K")] = kids
+    root[NameObject("/K")] = ArrayObject([document_ref])
+    root[NameObject("/ParentTree")] = writer._add_object(DictionaryObject({NameObject("/Nums"): nums}))
+    root[NameObject("/ParentTreeNextKey")] = NumberObject(offset)
+    if role_map:
+        root[NameObject("/RoleMap")] = role_map
+    catalog = writer._root_object
+    catalog[NameObject("/StructTreeRoot")] = root_ref
+    catalog[NameObject("/MarkInfo")] = DictionaryObject({NameObject("/Marked"): BooleanObject(True)})
+    catalog[NameObject("/ViewerPreferences")] = DictionaryObject(
+        {NameObject("/DisplayDocTitle"): BooleanObject(True)}
+    )
+    if lang is not None:
+        catalog[NameObject("/Lang")] = lang.clone(writer)
 
 
 def _explicit_links(reader: Any, writer: Any, first: int) -> None:
@@ -423,10 +558,15 @@ def make_packets(
     jobs: int | None = None,
     scheduler: str | None = None,
     cache_dir: Path | None = None,
+    batch_dir: Path | None = None,
     timeout: float | None = DEFAULT_TIMEOUT,
     progress: Callable[[ItemResult], None] | None = None,
 ) -> list[PacketResult]:
-    """One packet per (title, guides) group; all parts and front matter rendered on one set of workers."""
+    """One packet per (title, guides) group; all parts and front matter rendered on one set of workers.
+
+    A brief already in `batch_dir` (a `guidepdf render` output folder) or `cache_dir` with the same
+    render key is reused; briefs rendered here are kept in `cache_dir` for next time.
+    """
     started = time.monotonic()
     if options is not None and options.pdf_variant:
         raise UsageError(
@@ -434,7 +574,7 @@ def make_packets(
             "PDF/A or PDF/UA conformance; render briefs for that"
         )
     part_opts = packet_options(options)
-    cache = _PartCache(cache_dir)
+    cache = _PartCache(cache_dir, batch_dir)
     unique: dict[Path, Guide] = {}
     for _, guides in groups:
         for guide in guides:
@@ -443,14 +583,16 @@ def make_packets(
     # A pool costs a second to start: a packet of one or two guides is quicker in this process.
     inline = scheduler is None and len(unique) <= 2
     with Workers(jobs, scheduler=scheduler, options=part_opts, timeout=timeout, inline=inline) as workers:
-        rendered = render_parts(
+        rendered, reused_at = render_parts(
             list(unique.values()), part_opts, workers, cache, timeout=timeout, progress=progress
         )
         by_path = dict(zip(order, rendered, strict=True))
+        reused = {order[i] for i in reused_at}
 
         plans = []
         page_tasks: list[PageTask] = []
         fopts = front_options(part_opts)
+        numbers_opts = folio_options(part_opts)
         for title, guides in groups:
             failed: list[ItemResult] = []
             refused: list[tuple[str, str]] = []
@@ -475,7 +617,12 @@ def make_packets(
                     )
                 )
                 page_tasks.append(
-                    PageTask(f"{title}: page numbers", folios_html(title, start - 1, fopts), fopts, timeout)
+                    PageTask(
+                        f"{title}: page numbers",
+                        folios_html(title, start - 1, numbers_opts),
+                        numbers_opts,
+                        timeout,
+                    )
                 )
         pages_out = workers.run(run_page, page_tasks, collect_theme(fopts)) if page_tasks else []
     cache.prune()
@@ -501,6 +648,7 @@ def make_packets(
                 failed=tuple(failed),
                 refused=tuple(refused),
                 seconds=time.monotonic() - started,
+                reused=tuple(str(e.guide.path) for e in entries if e.guide.path.resolve() in reused),
             )
         )
     return results
@@ -521,6 +669,7 @@ def make_packet(
     jobs: int | None = None,
     scheduler: str | None = None,
     cache_dir: Path | None = None,
+    batch_dir: Path | None = None,
     timeout: float | None = DEFAULT_TIMEOUT,
     progress: Callable[[ItemResult], None] | None = None,
 ) -> PacketResult:
@@ -536,6 +685,7 @@ def make_packet(
         jobs=jobs,
         scheduler=scheduler,
         cache_dir=cache_dir,
+        batch_dir=batch_dir,
         timeout=timeout,
         progress=progress,
     )[0]
@@ -576,6 +726,7 @@ def build_packet(
     jobs: int | None = None,
     scheduler: str | None = None,
     cache_dir: Path | None = None,
+    batch_dir: Path | None = None,
     timeout: float | None = DEFAULT_TIMEOUT,
 ) -> bytes:
     """A packet of `guides` (paths or loaded guides) as PDF bytes; raises if any guide fails."""
@@ -587,6 +738,7 @@ def build_packet(
         jobs=jobs,
         scheduler=scheduler,
         cache_dir=cache_dir,
+        batch_dir=batch_dir,
         timeout=timeout,
     )
     if result.failed or result.pdf is None:

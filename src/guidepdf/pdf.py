@@ -115,8 +115,7 @@ def page_fetcher(page: Page) -> Any:
 
 
 def _page_size_css(options: RenderOptions) -> str:
-    folios = "" if options.folios else " @bottom-right { content: none; }"
-    return f"@page {{ size: {options.page_size};{folios} }}"
+    return f"@page {{ size: {options.page_size}; }}"
 
 
 @functools.lru_cache(maxsize=8)
