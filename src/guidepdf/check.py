@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import re
-import signal
-import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import date
@@ -19,6 +16,7 @@ from .errors import GuideError
 from .guide import Compensation, Guide, load_guide
 from .inputs import expand_inputs
 from .markup import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, URL_SCHEMES
+from .timeouts import time_limit
 
 #: Fields a complete guide gives; each one missing is a warning.
 RECOMMENDED_FIELDS = (
@@ -276,7 +274,7 @@ class _GuideCheck:
 
     def body(self) -> Iterator[Finding]:
         try:
-            with _time_limit(BODY_SECONDS):
+            with time_limit(BODY_SECONDS, _BodyTooSlow):
                 scan = _scan_body(self.guide.body)
         except _BodyTooSlow:
             message = (
@@ -383,26 +381,6 @@ class _TagCollector(HTMLParser):
 
 class _BodyTooSlow(Exception):
     """The body's Markdown conversion ran past BODY_SECONDS."""
-
-
-@contextlib.contextmanager
-def _time_limit(seconds: float) -> Iterator[None]:
-    """Raise `_BodyTooSlow` after `seconds`; a no-op off the main thread or while another timer runs."""
-    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-    if not usable or signal.getitimer(signal.ITIMER_REAL)[0] > 0:
-        yield
-        return
-
-    def expire(signum: int, frame: object) -> None:
-        raise _BodyTooSlow
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def _scan_body(body: str) -> _BodyScan:

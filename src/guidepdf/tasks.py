@@ -12,16 +12,13 @@ import functools
 import hashlib
 import os
 import re
-import signal
 import tempfile
-import threading
-from collections.abc import Iterator
 from dataclasses import dataclass, fields, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from . import __version__, timeouts
 from .errors import GuidepdfError, RenderError
 from .options import RenderOptions
 from .themes import builtin_dir
@@ -262,27 +259,11 @@ def guide_resources(path: Path, text: bytes) -> Files:
 # -- running -----------------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def time_limit(seconds: float | None, what: str) -> Iterator[None]:
-    """Raise `RenderTimeout` inside the block after `seconds` (main thread only; elsewhere a no-op).
-
-    In a worker process the render runs on the main thread, so a stuck layout is interrupted
-    and the worker lives on to take the next guide.
-    """
-    if not seconds or threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def expire(signum: int, frame: Any) -> None:
-        raise RenderTimeout(f"{what}: stopped after {seconds:g} s (--timeout)")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+def time_limit(seconds: float | None, what: str) -> contextlib.AbstractContextManager[None]:
+    """Raise `RenderTimeout` naming `what` inside the block after `seconds` (see `timeouts`)."""
+    return timeouts.time_limit(
+        seconds, lambda: RenderTimeout(f"{what}: stopped after {seconds:g} s (--timeout)")
+    )
 
 
 def _scratch() -> Path:
