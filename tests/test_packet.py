@@ -341,7 +341,7 @@ def test_each_guide_title_is_an_h1_on_its_first_page(
 
 
 def test_parent_tree_maps_every_page_and_link(structure: tuple[PdfReader, list[DictionaryObject]]) -> None:
-    reader, _ = structure
+    reader, elements = structure
     root = reader.root_object["/StructTreeRoot"]
     nums = root["/ParentTree"]["/Nums"]
     keys = [int(k) for k in nums[::2]]
@@ -363,6 +363,11 @@ def test_parent_tree_maps_every_page_and_link(structure: tuple[PdfReader, list[D
             assert any(o.raw_get("/Obj").idnum == ref.idnum for o in objrs), (index, annot.get("/Subtype"))
             links += 1
     assert links >= 10  # contents, overview and the guides' own links
+    for element in elements:  # and no link element points at an annotation left off its page
+        for kid in _kids(element):
+            if isinstance(kid, DictionaryObject) and kid.get("/Type") == "/OBJR":
+                page = (kid.get("/Pg") or element["/Pg"]).get_object()
+                assert kid.raw_get("/Obj").idnum in [a.idnum for a in page.get("/Annots") or []]
 
 
 def test_no_text_outside_marked_content(packet: Path) -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .batch import ItemResult
+from .batch import ItemResult, read_manifest
 from .errors import GuidepdfError, RenderError, UsageError
 from .guide import Guide, load_guide, slugify
 from .inputs import plan_names
@@ -178,29 +178,33 @@ class _PartCache:
 
     def __init__(self, folder: Path | None, batch_dir: Path | None = None) -> None:
         self.folder = folder
-        self.batch: dict[str, tuple[Path, str]] = {}
+        self.batch: dict[str, tuple[Path, str, int | None]] = {}
         if batch_dir is not None:
-            from .batch import read_manifest
-
             for name, row in read_manifest(batch_dir).items():
                 key, sha = row.get("key"), row.get("sha256")
                 if row.get("status") in ("rendered", "skipped") and key and sha and name.endswith(".pdf"):
-                    self.batch[str(key)] = (batch_dir / name, str(sha))
+                    pages = row.get("pages")
+                    self.batch[str(key)] = (
+                        batch_dir / name,
+                        str(sha),
+                        pages if isinstance(pages, int) else None,
+                    )
 
-    def get(self, key: str) -> bytes | None:
+    def get(self, key: str) -> tuple[bytes, int | None] | None:
+        """A brief's bytes and, when known without reading the PDF, its page count."""
         found = self.batch.get(key)
         if found is not None:
             with contextlib.suppress(OSError):
                 data = found[0].read_bytes()
                 if hashlib.sha256(data).hexdigest() == found[1]:
-                    return data
+                    return data, found[2]
         if self.folder is None:
             return None
         path = self.folder / f"{key}.pdf"
         try:
             data = path.read_bytes()
             os.utime(path)  # recently used: kept by prune()
-            return data
+            return data, None
         except OSError:
             return None
 
@@ -242,7 +246,7 @@ def render_parts(
         key = render_key(task, theme, resources)
         cached = cache.get(key)
         if cached is not None:
-            results[i] = TaskResult(task.source, data=cached)
+            results[i] = TaskResult(task.source, data=cached[0], pages=cached[1])
             reused.add(i)
             if progress:
                 progress(ItemResult(task.source, None, "skipped"))
@@ -320,17 +324,17 @@ def join_packet(title: str, front: bytes, folios: bytes, parts: Sequence[tuple[G
     from pypdf.generic import ArrayObject, ByteStringObject, NameObject, TextStringObject
 
     writer = PdfWriter()
+    structure = _Structure(writer)
     front_reader = PdfReader(io.BytesIO(front))
     writer.append(front_reader, import_outline=False)
+    structure.add(front_reader, 0)
     front_pages = len(writer.pages)
     folio_reader = PdfReader(io.BytesIO(folios))
     firsts: list[int] = []
-    sources: list[tuple[Any, int]] = [(front_reader, 0)]
     for guide, data in parts:
         reader = PdfReader(io.BytesIO(data))
         first = len(writer.pages)
         firsts.append(first)
-        sources.append((reader, first))
         writer.append(reader, import_outline=False)
         _explicit_links(reader, writer, first)
         top = writer.add_outline_item(title=guide.title, page_number=first, is_open=False)
@@ -340,6 +344,11 @@ def join_packet(title: str, front: bytes, folios: bytes, parts: Sequence[tuple[G
         elif len(outline) == 1 and not isinstance(outline[0], list):
             outline = []
         _copy_outline(reader, outline, writer, first, top)
+        structure.add(reader, first)
+        for page in writer.pages[first:]:
+            # pypdf leaves each copied page holding its source page, and so the whole part in memory.
+            with contextlib.suppress(AttributeError):
+                del page.original_page
     guide_pages = len(writer.pages) - front_pages
     if len(folio_reader.pages) != guide_pages:
         raise RenderError(f"page numbers: {len(folio_reader.pages)} pages for {guide_pages} guide pages")
@@ -369,7 +378,7 @@ def join_packet(title: str, front: bytes, folios: bytes, parts: Sequence[tuple[G
         {"/Title": TextStringObject(title), "/Creator": TextStringObject(f"guidepdf {__version__}")}
     )
     writer.page_mode = "/UseOutlines"
-    _merge_structure(writer, sources)
+    structure.finish()
     # Deterministic: the same inputs give the same bytes, so the file ID derives from them too.
     digest = hashlib.sha256(front + folios + b"".join(d for _, d in parts)).digest()[:16]
     writer._ID = ArrayObject([ByteStringObject(digest), ByteStringObject(digest)])
@@ -402,57 +411,65 @@ def _number_tree(node: Any) -> list[tuple[int, Any]]:
     return pairs
 
 
-def _merge_structure(writer: Any, sources: Sequence[tuple[Any, int]]) -> None:
-    """One structure tree for the joined file: each source's top elements become Parts of one Document.
+class _Structure:
+    """One structure tree for a joined file: each source's top elements become Parts of one Document.
 
-    The pages were cloned into `writer` already, so cloning a source's elements with the same writer
-    maps their /Pg and /Obj references onto the joined file's pages and annotations. Each source's
-    /StructParents keys are shifted past the previous sources' so the merged /ParentTree stays unique.
+    Sources are added one at a time, right after their pages were appended to the writer, so cloning
+    their elements with the same writer maps /Pg and /Obj references onto the joined file's pages and
+    annotations (and the source can be dropped afterwards). Each source's /StructParents keys are
+    shifted past the previous sources', so the merged /ParentTree stays unique and in order.
     """
-    from pypdf.generic import ArrayObject, BooleanObject, DictionaryObject, NameObject, NumberObject
 
-    root = DictionaryObject({NameObject("/Type"): NameObject("/StructTreeRoot")})
-    root_ref = writer._add_object(root)
-    document = DictionaryObject(
-        {
-            NameObject("/Type"): NameObject("/StructElem"),
-            NameObject("/S"): NameObject("/Document"),
-            NameObject("/P"): root_ref,
-        }
-    )
-    document_ref = writer._add_object(document)
-    kids, nums, namespaces = ArrayObject(), ArrayObject(), ArrayObject()
-    role_map = DictionaryObject()
-    offset = 0
-    lang = None
-    for reader, first in sources:
+    def __init__(self, writer: Any) -> None:
+        from pypdf.generic import ArrayObject, DictionaryObject, NameObject
+
+        self.writer = writer
+        self.root = DictionaryObject({NameObject("/Type"): NameObject("/StructTreeRoot")})
+        self.root_ref = writer._add_object(self.root)
+        self.document = DictionaryObject(
+            {
+                NameObject("/Type"): NameObject("/StructElem"),
+                NameObject("/S"): NameObject("/Document"),
+                NameObject("/P"): self.root_ref,
+            }
+        )
+        self.document_ref = writer._add_object(self.document)
+        self.kids, self.nums, self.namespaces = ArrayObject(), ArrayObject(), ArrayObject()
+        self.role_map = DictionaryObject()
+        self.offset = 0
+        self.lang: Any = None
+
+    def add(self, reader: Any, first: int) -> None:
+        """Graft `reader`'s structure tree; its pages are the writer's pages from index `first`."""
+        from pypdf.generic import ArrayObject, DictionaryObject, NameObject, NumberObject
+
+        writer = self.writer
         catalog = reader.root_object
-        lang = lang or catalog.get("/Lang")
+        self.lang = self.lang or catalog.get("/Lang")
         tree = catalog.get("/StructTreeRoot")
         if tree is None:
-            continue
+            return
         tree = tree.get_object()
         for ns in tree.get("/Namespaces") or []:
-            namespaces.append(ns.clone(writer))
+            self.namespaces.append(ns.clone(writer))
         for name, role in (tree.get("/RoleMap") or DictionaryObject()).items():
-            role_map.setdefault(NameObject(name), role.clone(writer))
+            self.role_map.setdefault(NameObject(name), role.clone(writer))
         tops = tree.get("/K")
         for top in tops if isinstance(tops, ArrayObject) else [tops] if tops is not None else []:
             element = top.get_object()
             if not isinstance(element, DictionaryObject):
                 continue
             # Without its /P the clone stops at the element: the part's old root is not copied along.
-            parent = element.pop("/P", None)
+            element.pop("/P", None)
             clone = element.clone(writer)
-            if parent is not None:
-                element[NameObject("/P")] = parent
-            clone[NameObject("/P")] = document_ref
+            clone[NameObject("/P")] = self.document_ref
             if clone.get("/S") == "/Document":
                 clone[NameObject("/S")] = NameObject("/Part")  # one Document per file: a guide is a Part
-            kids.append(clone.indirect_reference)
+            self.kids.append(clone.indirect_reference)
+        offset = self.offset
         entries = sorted(_number_tree(tree.get("/ParentTree")), key=lambda pair: pair[0])
         for key, value in entries:
-            nums += [NumberObject(key + offset), value.clone(writer)]
+            self.nums += [NumberObject(key + offset), value.clone(writer)]
         for index, page in enumerate(reader.pages):
             joined = writer.pages[first + index]
             if "/StructParents" in page:  # pypdf drops it when copying a page
@@ -462,24 +479,32 @@ def _merge_structure(writer: Any, sources: Sequence[tuple[Any, int]]) -> None:
                 if "/StructParent" in annot:
                     annot[NameObject("/StructParent")] = NumberObject(int(annot["/StructParent"]) + offset)
         highest = max([key for key, _ in entries], default=-1)
-        offset = max(offset + highest + 1, offset + int(tree.get("/ParentTreeNextKey", 0)))
-    if namespaces:
-        document[NameObject("/NS")] = namespaces[0]
-        root[NameObject("/Namespaces")] = namespaces
-    document[NameObject("/K")] = kids
-    root[NameObject("/K")] = ArrayObject([document_ref])
-    root[NameObject("/ParentTree")] = writer._add_object(DictionaryObject({NameObject("/Nums"): nums}))
-    root[NameObject("/ParentTreeNextKey")] = NumberObject(offset)
-    if role_map:
-        root[NameObject("/RoleMap")] = role_map
-    catalog = writer._root_object
-    catalog[NameObject("/StructTreeRoot")] = root_ref
-    catalog[NameObject("/MarkInfo")] = DictionaryObject({NameObject("/Marked"): BooleanObject(True)})
-    catalog[NameObject("/ViewerPreferences")] = DictionaryObject(
-        {NameObject("/DisplayDocTitle"): BooleanObject(True)}
-    )
-    if lang is not None:
-        catalog[NameObject("/Lang")] = lang.clone(writer)
+        self.offset = offset + max(highest + 1, int(tree.get("/ParentTreeNextKey", 0)))
+
+    def finish(self) -> None:
+        """Hang the tree on the catalog, marked, with the first source's language."""
+        from pypdf.generic import ArrayObject, BooleanObject, DictionaryObject, NameObject, NumberObject
+
+        writer, root = self.writer, self.root
+        if self.namespaces:
+            self.document[NameObject("/NS")] = self.namespaces[0]
+            root[NameObject("/Namespaces")] = self.namespaces
+        self.document[NameObject("/K")] = self.kids
+        root[NameObject("/K")] = ArrayObject([self.document_ref])
+        root[NameObject("/ParentTree")] = writer._add_object(
+            DictionaryObject({NameObject("/Nums"): self.nums})
+        )
+        root[NameObject("/ParentTreeNextKey")] = NumberObject(self.offset)
+        if self.role_map:
+            root[NameObject("/RoleMap")] = self.role_map
+        catalog = writer._root_object
+        catalog[NameObject("/StructTreeRoot")] = self.root_ref
+        catalog[NameObject("/MarkInfo")] = DictionaryObject({NameObject("/Marked"): BooleanObject(True)})
+        catalog[NameObject("/ViewerPreferences")] = DictionaryObject(
+            {NameObject("/DisplayDocTitle"): BooleanObject(True)}
+        )
+        if self.lang is not None:
+            catalog[NameObject("/Lang")] = self.lang.clone(writer)
 
 
 def _explicit_links(reader: Any, writer: Any, first: int) -> None:
