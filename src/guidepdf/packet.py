@@ -345,8 +345,10 @@ def join_packet(title: str, front: bytes, folios: bytes, parts: Sequence[tuple[G
             outline = []
         _copy_outline(reader, outline, writer, first, top)
         structure.add(reader, first)
+        # Nothing more is cloned from this part: let it go. pypdf's clone table and each copied page's
+        # link to its source page would otherwise keep every part in memory until the packet is written.
+        writer.reset_translation(reader)
         for page in writer.pages[first:]:
-            # pypdf leaves each copied page holding its source page, and so the whole part in memory.
             with contextlib.suppress(AttributeError):
                 del page.original_page
     guide_pages = len(writer.pages) - front_pages
