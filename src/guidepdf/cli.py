@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -175,6 +175,23 @@ def run_watch(inputs: tuple[str, ...], out: Path, options: Any, fmt: str, single
         click.echo("stopped watching", err=True)
 
 
+def report_missing(missing: Iterable[str]) -> None:
+    """One `error:` line per INPUT argument that matched no guide."""
+    for item in missing:
+        click.echo(f"error: {item}: no such file, folder or matching guide", err=True)
+
+
+def select_guides(inputs: tuple[str, ...], *, required: bool = True, purpose: str = "") -> Any:
+    """Expand INPUT arguments (files, folders, globs), reporting those that matched nothing."""
+    from .inputs import expand_inputs
+
+    selection = expand_inputs(inputs)
+    report_missing(selection.missing)
+    if required and not selection.paths:
+        raise UsageError(f"no guides selected{purpose}: " + (", ".join(inputs) or "give INPUT guides"))
+    return selection
+
+
 def report(result: Any) -> None:
     """Print the per-guide problems of a batch: one `error:` line per failed guide."""
     for source, new in result.clashes:
@@ -253,13 +270,8 @@ def render(
     """Render guides (files, folders or globs) to PDF briefs or self-contained HTML."""
     from .batch import render_batch
     from .config import load_config
-    from .inputs import expand_inputs
 
-    selection = expand_inputs(inputs)
-    for missing in selection.missing:
-        click.echo(f"error: {missing}: no such file, folder or matching guide", err=True)
-    if not selection.paths:
-        raise UsageError("no guides selected: " + ", ".join(inputs))
+    selection = select_guides(inputs)
     options = build_options(**theme)
     single = output is not None and len(selection.paths) == 1 and output.suffix.lower() in (".pdf", ".html")
     if single and output is not None and output.suffix.lower() != f".{fmt}":
@@ -330,15 +342,10 @@ def packet(
 ) -> None:
     """Bundle guides into one PDF packet: cover, contents, overview table, then every guide."""
     from .config import load_config
-    from .inputs import expand_inputs
     from .output import atomic_write
     from .packet import CACHE_DIR, make_grouped_packets, make_packet
 
-    selection = expand_inputs(inputs)
-    for missing in selection.missing:
-        click.echo(f"error: {missing}: no such file, folder or matching guide", err=True)
-    if not selection.paths:
-        raise UsageError("no guides selected for the packet: " + ", ".join(inputs))
+    selection = select_guides(inputs, purpose=" for the packet")
     theme.pop("watch", None)
     options = build_options(**theme)
     run: dict[str, Any] = {"jobs": jobs, "scheduler": scheduler, "timeout": timeout or None}
@@ -446,8 +453,7 @@ def check(inputs: tuple[str, ...], fmt: str, strict: bool, as_of: date | None, a
     from .config import load_config
 
     result = check_paths(inputs, as_of or load_config().as_of, allow_network=allow_network)
-    for missing in result.missing:
-        click.echo(f"error: {missing}: no such file, folder or matching guide", err=True)
+    report_missing(result.missing)
     if not result.checked:
         raise UsageError("no guides selected: " + ", ".join(inputs))
     if fmt == "json":
@@ -539,7 +545,6 @@ def email(
     import os
 
     from . import mail
-    from .inputs import expand_inputs
 
     if (eml is None) == (smtp is None) and not dry_run:
         raise UsageError("give one of --eml PATH or --smtp HOST[:PORT]")
@@ -551,11 +556,7 @@ def email(
         mail.check_address(sender, "--from")
     except mail.MailError as exc:
         raise UsageError(str(exc)) from None
-    selection = expand_inputs(inputs)
-    for missing in selection.missing:
-        click.echo(f"error: {missing}: no such file, folder or matching guide", err=True)
-    if recipients is None and not selection.paths:
-        raise UsageError("no guides selected: " + (", ".join(inputs) or "give INPUT guides"))
+    selection = select_guides(inputs, required=recipients is None)
     settings = None
     if smtp is not None and not dry_run:
         host, port = mail.parse_server(smtp)
