@@ -13,8 +13,6 @@ import contextlib
 import hashlib
 import io
 import os
-import queue
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields, replace
@@ -233,12 +231,8 @@ def render_parts(
     *,
     timeout: float | None,
     progress: Callable[[ItemResult], None] | None = None,
-    on_result: Callable[[int, TaskResult], None] | None = None,
 ) -> tuple[list[TaskResult], set[int]]:
-    """Each guide's brief in order, and the indexes of those reused (from a batch or the cache).
-
-    `on_result(index, result)` hears of each guide's brief as soon as it is known, in any order.
-    """
+    """Each guide's brief in order, and the indexes of those reused (from a batch or the cache)."""
     theme = collect_theme(options)
     results: list[TaskResult | None] = [None] * len(guides)
     reused: set[int] = set()
@@ -252,12 +246,10 @@ def render_parts(
         key = render_key(task, theme, resources)
         cached = cache.get(key)
         if cached is not None:
-            found = results[i] = TaskResult(task.source, data=cached[0], pages=cached[1])
+            results[i] = TaskResult(task.source, data=cached[0], pages=cached[1])
             reused.add(i)
             if progress:
                 progress(ItemResult(task.source, None, "skipped"))
-            if on_result:
-                on_result(i, found)
         else:
             todo.append((i, task, key))
 
@@ -269,18 +261,12 @@ def render_parts(
         if progress:
             status = "failed" if result.error else "rendered"
             progress(ItemResult(result.source, None, status, error=result.error))
-        if on_result:
-            on_result(index, result)
 
     workers.run(run_render, [task for _, task, _ in todo], theme, finished)
     done = [
         r if r is not None else TaskResult(g.path.name, error="not rendered")
         for r, g in zip(results, guides, strict=True)
     ]
-    if on_result:
-        for i, result in enumerate(results):
-            if result is None:
-                on_result(i, done[i])
     return done, reused
 
 
@@ -333,37 +319,22 @@ def folios_html(title: str, pages: int, options: RenderOptions) -> str:
 def join_packet(title: str, front: bytes, folios: bytes, parts: Sequence[tuple[Guide, bytes]]) -> bytes:
     """Front matter and parts as one tagged PDF: stamped page numbers, live links, bookmarks, page labels
     and one structure tree holding every part's, in page order."""
-    joiner = _Joiner(title)
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.constants import PageLabelStyle
+    from pypdf.generic import ArrayObject, ByteStringObject, NameObject, TextStringObject
+
+    writer = PdfWriter()
+    structure = _Structure(writer)
+    front_reader = PdfReader(io.BytesIO(front))
+    writer.append(front_reader, import_outline=False)
+    structure.add(front_reader, 0)
+    front_pages = len(writer.pages)
+    folio_reader = PdfReader(io.BytesIO(folios))
+    firsts: list[int] = []
     for guide, data in parts:
-        joiner.add_part(guide, data)
-    return joiner.finish(front, folios)
-
-
-class _Joiner:
-    """A packet joined part by part as the parts arrive; the front matter goes in front at the end.
-
-    The front matter and the page-number overlay need every part's page count, so they come last:
-    links, bookmarks and structure elements refer to page objects, not indexes, and stay right when
-    the front matter's pages are inserted before the parts'.
-    """
-
-    def __init__(self, title: str) -> None:
-        from pypdf import PdfWriter
-
-        self.title = title
-        self.writer = PdfWriter()
-        self.structure = _Structure(self.writer)
-        self.firsts: list[int] = []
-        self.counts: list[int] = []
-        self.digest = hashlib.sha256()
-
-    def add_part(self, guide: Guide, data: bytes) -> int:
-        """Append one guide's brief behind the parts added before; its page count."""
-        from pypdf import PdfReader
-
-        writer = self.writer
         reader = PdfReader(io.BytesIO(data))
         first = len(writer.pages)
+        firsts.append(first)
         writer.append(reader, import_outline=False)
         _explicit_links(reader, writer, first)
         top = writer.add_outline_item(title=guide.title, page_number=first, is_open=False)
@@ -373,67 +344,49 @@ class _Joiner:
         elif len(outline) == 1 and not isinstance(outline[0], list):
             outline = []
         _copy_outline(reader, outline, writer, first, top)
-        self.structure.add(reader, first)
+        structure.add(reader, first)
         # Nothing more is cloned from this part: let it go. pypdf's clone table and each copied page's
         # link to its source page would otherwise keep every part in memory until the packet is written.
         writer.reset_translation(reader)
         for page in writer.pages[first:]:
             with contextlib.suppress(AttributeError):
                 del page.original_page
-        self.firsts.append(first)
-        self.counts.append(len(writer.pages) - first)
-        self.digest.update(hashlib.sha256(data).digest())
-        return self.counts[-1]
+    guide_pages = len(writer.pages) - front_pages
+    if len(folio_reader.pages) != guide_pages:
+        raise RenderError(f"page numbers: {len(folio_reader.pages)} pages for {guide_pages} guide pages")
+    for offset, folio in enumerate(folio_reader.pages):
+        writer.pages[front_pages + offset].merge_page(_as_artifact(folio))
 
-    def finish(self, front: bytes, folios: bytes) -> bytes:
-        """The packet: `front` matter inserted before the parts, `folios` stamped over their pages."""
-        from pypdf import PdfReader
-        from pypdf.constants import PageLabelStyle
-        from pypdf.generic import ArrayObject, ByteStringObject, NameObject, TextStringObject
+    for page in writer.pages[:front_pages]:
+        for ref in page.get("/Annots") or []:
+            annot = ref.get_object()
+            action = annot.get("/A")
+            uri = str(action.get_object().get("/URI", "")) if action is not None else ""
+            if uri.startswith(PART_SCHEME):
+                target = firsts[int(uri.removeprefix(PART_SCHEME))]
+                del annot["/A"]
+                annot[NameObject("/Dest")] = ArrayObject(
+                    [writer.pages[target].indirect_reference, NameObject("/Fit")]
+                )
+    names = writer._root_object.get("/Names")
+    if names is not None and "/Dests" in names.get_object():
+        del names.get_object()["/Dests"]  # every link is explicit now; per-part names would clash
 
-        writer, title = self.writer, self.title
-        guide_pages = len(writer.pages)
-        folio_reader = PdfReader(io.BytesIO(folios))
-        if len(folio_reader.pages) != guide_pages:
-            raise RenderError(f"page numbers: {len(folio_reader.pages)} pages for {guide_pages} guide pages")
-        for offset, folio in enumerate(folio_reader.pages):
-            writer.pages[offset].merge_page(_as_artifact(folio))
-        front_reader = PdfReader(io.BytesIO(front))
-        writer.merge(0, front_reader, import_outline=False)
-        front_pages = len(writer.pages) - guide_pages
-        self.structure.add(front_reader, 0, lead=True)
-        writer.reset_translation(front_reader)
-
-        for page in writer.pages[:front_pages]:
-            for ref in page.get("/Annots") or []:
-                annot = ref.get_object()
-                action = annot.get("/A")
-                uri = str(action.get_object().get("/URI", "")) if action is not None else ""
-                if uri.startswith(PART_SCHEME):
-                    target = front_pages + self.firsts[int(uri.removeprefix(PART_SCHEME))]
-                    del annot["/A"]
-                    annot[NameObject("/Dest")] = ArrayObject(
-                        [writer.pages[target].indirect_reference, NameObject("/Fit")]
-                    )
-        names = writer._root_object.get("/Names")
-        if names is not None and "/Dests" in names.get_object():
-            del names.get_object()["/Dests"]  # every link is explicit now; per-part names would clash
-
-        writer.set_page_label(0, front_pages - 1, style=PageLabelStyle.LOWERCASE_ROMAN)
-        if guide_pages:
-            last = front_pages + guide_pages - 1
-            writer.set_page_label(front_pages, last, style=PageLabelStyle.DECIMAL, start=1)
-        writer.add_metadata(
-            {"/Title": TextStringObject(title), "/Creator": TextStringObject(f"guidepdf {__version__}")}
-        )
-        writer.page_mode = "/UseOutlines"
-        self.structure.finish()
-        # Deterministic: the same inputs give the same bytes, so the file ID derives from them too.
-        digest = hashlib.sha256(front + folios + self.digest.digest()).digest()[:16]
-        writer._ID = ArrayObject([ByteStringObject(digest), ByteStringObject(digest)])
-        buffer = io.BytesIO()
-        writer.write(buffer)
-        return buffer.getvalue()
+    writer.set_page_label(0, front_pages - 1, style=PageLabelStyle.LOWERCASE_ROMAN)
+    if guide_pages:
+        last = front_pages + guide_pages - 1
+        writer.set_page_label(front_pages, last, style=PageLabelStyle.DECIMAL, start=1)
+    writer.add_metadata(
+        {"/Title": TextStringObject(title), "/Creator": TextStringObject(f"guidepdf {__version__}")}
+    )
+    writer.page_mode = "/UseOutlines"
+    structure.finish()
+    # Deterministic: the same inputs give the same bytes, so the file ID derives from them too.
+    digest = hashlib.sha256(front + folios + b"".join(d for _, d in parts)).digest()[:16]
+    writer._ID = ArrayObject([ByteStringObject(digest), ByteStringObject(digest)])
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
 
 
 def _as_artifact(page: Any) -> Any:
@@ -488,30 +441,22 @@ class _Structure:
         self.offset = 0
         self.lang: Any = None
 
-    def add(self, reader: Any, first: int, *, lead: bool = False) -> None:
-        """Graft `reader`'s structure tree; its pages are the writer's pages from index `first`.
-
-        A `lead` source (the front matter, added last) goes before the others in the tree, and its
-        language and namespaces win.
-        """
+    def add(self, reader: Any, first: int) -> None:
+        """Graft `reader`'s structure tree; its pages are the writer's pages from index `first`."""
         from pypdf.generic import ArrayObject, DictionaryObject, NameObject, NumberObject
 
         writer = self.writer
         catalog = reader.root_object
-        lang = catalog.get("/Lang")
-        self.lang = (lang or self.lang) if lead else (self.lang or lang)
+        self.lang = self.lang or catalog.get("/Lang")
         tree = catalog.get("/StructTreeRoot")
         if tree is None:
             return
         tree = tree.get_object()
-        spaces = [ns.clone(writer) for ns in tree.get("/Namespaces") or []]
-        at = 0 if lead else len(self.namespaces)
-        self.namespaces[at:at] = spaces
+        for ns in tree.get("/Namespaces") or []:
+            self.namespaces.append(ns.clone(writer))
         for name, role in (tree.get("/RoleMap") or DictionaryObject()).items():
-            if lead or NameObject(name) not in self.role_map:
-                self.role_map[NameObject(name)] = role.clone(writer)
+            self.role_map.setdefault(NameObject(name), role.clone(writer))
         tops = tree.get("/K")
-        kids = ArrayObject()
         for top in tops if isinstance(tops, ArrayObject) else [tops] if tops is not None else []:
             element = top.get_object()
             if not isinstance(element, DictionaryObject):
@@ -522,9 +467,7 @@ class _Structure:
             clone[NameObject("/P")] = self.document_ref
             if clone.get("/S") == "/Document":
                 clone[NameObject("/S")] = NameObject("/Part")  # one Document per file: a guide is a Part
-            kids.append(clone.indirect_reference)
-        at = 0 if lead else len(self.kids)
-        self.kids[at:at] = kids
+            self.kids.append(clone.indirect_reference)
         offset = self.offset
         entries = sorted(_number_tree(tree.get("/ParentTree")), key=lambda pair: pair[0])
         for key, value in entries:
@@ -618,63 +561,6 @@ def _copy_outline(reader: Any, items: Sequence[Any], writer: Any, first: int, pa
         last = writer.add_outline_item(title=str(item.title), page_number=target, parent=parent)
 
 
-#: A packet's title, its guides' places, the guides that failed and the fetches refused.
-_Plan = tuple[str, list[_Entry], list[ItemResult], list[tuple[str, str]]]
-
-
-class _Pipeline:
-    """Every packet's parts joined on a thread of its own while the workers still render the rest.
-
-    Briefs arrive in any order; each packet takes its guides' briefs in its own order, holding back
-    those that arrived early, and skips the ones that failed.
-    """
-
-    def __init__(self, groups: Sequence[tuple[str, Sequence[Guide]]], order: Sequence[Path]) -> None:
-        index = {path: i for i, path in enumerate(order)}
-        self.joiners = [_Joiner(title) for title, _ in groups]
-        self.guides = [list(guides) for _, guides in groups]
-        self.wants = [[index[g.path.resolve()] for g in guides] for _, guides in groups]
-        self.next = [0] * len(groups)
-        self.results: dict[int, TaskResult] = {}
-        self.error: BaseException | None = None
-        self.queue: queue.SimpleQueue[tuple[int, TaskResult] | None] = queue.SimpleQueue()
-        self.thread = threading.Thread(target=self._run, name="guidepdf-join", daemon=True)
-        self.thread.start()
-
-    def put(self, index: int, result: TaskResult) -> None:
-        """The brief of the guide at `index` in the packets' list of unique guides."""
-        self.queue.put((index, result))
-
-    def stop(self) -> None:
-        """Wait until every brief put so far is joined."""
-        self.queue.put(None)
-        self.thread.join()
-
-    def joiners_or_raise(self) -> list[_Joiner]:
-        """Each packet's joiner, all parts in; re-raises what went wrong on the thread."""
-        if self.error is not None:
-            raise self.error
-        return self.joiners
-
-    def _run(self) -> None:
-        while (item := self.queue.get()) is not None:
-            if self.error is not None:
-                continue  # keep draining, so stop() returns
-            self.results[item[0]] = item[1]
-            try:
-                self._advance()
-            except BaseException as exc:  # handed to the main thread by joiners_or_raise()
-                self.error = exc
-
-    def _advance(self) -> None:
-        for n, wants in enumerate(self.wants):
-            while self.next[n] < len(wants) and wants[self.next[n]] in self.results:
-                result = self.results[wants[self.next[n]]]
-                if result.error is None and result.data is not None:
-                    self.joiners[n].add_part(self.guides[n][self.next[n]], result.data)
-                self.next[n] += 1
-
-
 # -- the packet --------------------------------------------------------------------------------------
 
 
@@ -723,20 +609,54 @@ def make_packets(
     order = list(unique)
     # A pool costs a second to start: a packet of one or two guides is quicker in this process.
     inline = scheduler is None and len(unique) <= 2
-    pipeline = _Pipeline(groups, order)
-    try:
-        with Workers(jobs, scheduler=scheduler, options=part_opts, timeout=timeout, inline=inline) as workers:
-            plans, pages_out, reused = _render(
-                groups, order, unique, part_opts, workers, cache, pipeline, timeout, progress
-            )
-        cache.prune()
-    finally:
-        pipeline.stop()
-    joiners = pipeline.joiners_or_raise()
+    with Workers(jobs, scheduler=scheduler, options=part_opts, timeout=timeout, inline=inline) as workers:
+        rendered, reused_at = render_parts(
+            list(unique.values()), part_opts, workers, cache, timeout=timeout, progress=progress
+        )
+        by_path = dict(zip(order, rendered, strict=True))
+        reused = {order[i] for i in reused_at}
+
+        plans = []
+        page_tasks: list[PageTask] = []
+        fopts = front_options(part_opts)
+        numbers_opts = folio_options(part_opts)
+        for title, guides in groups:
+            failed: list[ItemResult] = []
+            refused: list[tuple[str, str]] = []
+            entries: list[_Entry] = []
+            parts: list[tuple[Guide, bytes]] = []
+            start = 1
+            for guide in guides:
+                result = by_path[guide.path.resolve()]
+                refused += [(str(guide.path), url) for url in result.refused]
+                if result.error is not None or result.data is None:
+                    failed.append(ItemResult(str(guide.path), None, "failed", error=result.error))
+                    continue
+                pages = result.pages or _count_pages(result.data)
+                entries.append(_Entry(len(entries), guide, start, pages))
+                parts.append((guide, result.data))
+                start += pages
+            plans.append((title, entries, parts, failed, refused))
+            if entries:
+                page_tasks.append(
+                    PageTask(
+                        f"{title}: front matter", front_matter_html(title, entries, fopts), fopts, timeout
+                    )
+                )
+                page_tasks.append(
+                    PageTask(
+                        f"{title}: page numbers",
+                        folios_html(title, start - 1, numbers_opts),
+                        numbers_opts,
+                        timeout,
+                    )
+                )
+        pages_out = workers.run(run_page, page_tasks, collect_theme(fopts)) if page_tasks else []
+    cache.prune()
 
     results = []
     done = iter(pages_out)
-    for (title, entries, failed, refused), joiner in zip(plans, joiners, strict=True):
+    for title, entries, parts, failed, refused in plans:
         if not entries:
             results.append(PacketResult(title, None, (), (), 0, tuple(failed), tuple(refused)))
             continue
@@ -744,7 +664,7 @@ def make_packets(
         for extra in (front, folios):
             if extra.error or extra.data is None:
                 raise RenderError(extra.error or f"{title}: front matter failed")
-        pdf = joiner.finish(front.data or b"", folios.data or b"")
+        pdf = join_packet(title, front.data or b"", folios.data or b"", parts)
         results.append(
             PacketResult(
                 title=title,
@@ -759,65 +679,6 @@ def make_packets(
             )
         )
     return results
-
-
-def _render(
-    groups: Sequence[tuple[str, Sequence[Guide]]],
-    order: Sequence[Path],
-    unique: dict[Path, Guide],
-    part_opts: RenderOptions,
-    workers: Workers,
-    cache: _PartCache,
-    pipeline: _Pipeline,
-    timeout: float | None,
-    progress: Callable[[ItemResult], None] | None,
-) -> tuple[list[_Plan], list[TaskResult], set[Path]]:
-    """Render the parts (joined by `pipeline` as they come), then every packet's front matter and folios."""
-    rendered, reused_at = render_parts(
-        list(unique.values()),
-        part_opts,
-        workers,
-        cache,
-        timeout=timeout,
-        progress=progress,
-        on_result=pipeline.put,
-    )
-    by_path = dict(zip(order, rendered, strict=True))
-    reused = {order[i] for i in reused_at}
-
-    plans: list[_Plan] = []
-    page_tasks: list[PageTask] = []
-    fopts = front_options(part_opts)
-    numbers_opts = folio_options(part_opts)
-    for title, guides in groups:
-        failed: list[ItemResult] = []
-        refused: list[tuple[str, str]] = []
-        entries: list[_Entry] = []
-        start = 1
-        for guide in guides:
-            result = by_path[guide.path.resolve()]
-            refused += [(str(guide.path), url) for url in result.refused]
-            if result.error is not None or result.data is None:
-                failed.append(ItemResult(str(guide.path), None, "failed", error=result.error))
-                continue
-            pages = result.pages or _count_pages(result.data)
-            entries.append(_Entry(len(entries), guide, start, pages))
-            start += pages
-        plans.append((title, entries, failed, refused))
-        if entries:
-            page_tasks.append(
-                PageTask(f"{title}: front matter", front_matter_html(title, entries, fopts), fopts, timeout)
-            )
-            page_tasks.append(
-                PageTask(
-                    f"{title}: page numbers",
-                    folios_html(title, start - 1, numbers_opts),
-                    numbers_opts,
-                    timeout,
-                )
-            )
-    pages_out = workers.run(run_page, page_tasks, collect_theme(fopts)) if page_tasks else []
-    return plans, pages_out, reused
 
 
 def _count_pages(data: bytes) -> int:
