@@ -687,6 +687,15 @@ def _count_pages(data: bytes) -> int:
     return len(PdfReader(io.BytesIO(data)).pages)
 
 
+def _load_sorted(
+    inputs: Sequence[Path | str | Guide], sort: str | None
+) -> tuple[list[Guide], list[ItemResult]]:
+    if not inputs:
+        raise UsageError("no guides selected for the packet")
+    guides, failed = _load(inputs)
+    return (sort_guides(guides, sort) if sort else guides), failed
+
+
 def make_packet(
     inputs: Sequence[Path | str | Guide],
     options: RenderOptions | None = None,
@@ -701,11 +710,7 @@ def make_packet(
     progress: Callable[[ItemResult], None] | None = None,
 ) -> PacketResult:
     """One packet of `inputs` (paths or loaded guides); guides that fail are listed, not fatal."""
-    if not inputs:
-        raise UsageError("no guides selected for the packet")
-    guides, failed = _load(inputs)
-    if sort:
-        guides = sort_guides(guides, sort)
+    guides, failed = _load_sorted(inputs, sort)
     result = make_packets(
         [(title or DEFAULT_TITLE, guides)],
         options,
@@ -730,11 +735,7 @@ def make_grouped_packets(
     **run: Any,
 ) -> tuple[list[tuple[Path, PacketResult]], list[ItemResult]]:
     """One packet per value of `group_by`, named after the value, for writing into `out_dir`."""
-    if not inputs:
-        raise UsageError("no guides selected for the packet")
-    guides, failed = _load(inputs)
-    if sort:
-        guides = sort_guides(guides, sort)
+    guides, failed = _load_sorted(inputs, sort)
     groups = group_guides(guides, group_by) if guides else {}
     labels = sorted(groups, key=lambda v: (v == "", v.casefold()))
     names, _ = plan_names([slugify(label) or "ungrouped" for label in labels], ".pdf")
