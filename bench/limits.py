@@ -9,24 +9,14 @@ decoded, and `check` must stay far below a render (it never imports WeasyPrint).
 from __future__ import annotations
 
 import argparse
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
+from timing import best_and_median  # bench/ is on sys.path when a script runs
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def best_and_median(func: Callable[[], object], runs: int) -> tuple[float, float]:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - start)
-    return min(times), statistics.median(times)
 
 
 def main() -> None:
