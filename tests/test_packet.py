@@ -161,6 +161,7 @@ def test_bookmarks_one_per_guide_with_sections(packet: Path) -> None:
         for child in (c for c in children if not isinstance(c, list)):
             page = reader.get_destination_page_number(child)
             assert starts[i] <= page < ends[i]
+            assert child["/Type"] == "/XYZ" and child.top is not None  # at the heading, not the page top
             words = child.title.split()[:2]
             assert all(w in page_text(packet, page) for w in words), child.title
 
@@ -247,6 +248,24 @@ def test_a_changed_batch_output_is_not_reused(guides: Path, batch: Path, tmp_pat
     result = make_packet(chosen, RenderOptions(as_of=AS_OF), cache_dir=out / CACHE_DIR, batch_dir=out)
     assert result.reused == (str(guides / NAMES[0]),)
     assert not result.failed and result.pdf
+
+
+def test_a_damaged_cache_file_is_rendered_again(guides: Path, tmp_path: Path) -> None:
+    cache, options = tmp_path / CACHE_DIR, RenderOptions(as_of=AS_OF)
+    chosen = [guides / NAMES[0], guides / NAMES[2]]
+    first = make_packet(chosen, options, cache_dir=cache)
+    cached = sorted(cache.glob("*.pdf"))
+    assert len(cached) == 2
+    cached[0].write_bytes(cached[0].read_bytes()[:-2000])  # cut short, as by a full disk
+    again = make_packet(chosen, options, cache_dir=cache)
+    assert len(again.reused) == 1 and not again.failed
+    assert again.pdf == first.pdf
+
+
+def test_packet_is_about_the_size_of_its_parts(batch: Path, packet: Path) -> None:
+    # Pages are copied, not re-encoded: the packet adds its front matter and little else.
+    parts = sum((batch / name.replace(".md", ".pdf")).stat().st_size for name in NAMES)
+    assert packet.stat().st_size < 1.1 * parts
 
 
 # -- the structure tree ------------------------------------------------------------------------------

@@ -2,9 +2,9 @@
 
 A packet is assembled, not laid out again: its parts are the very briefs `guidepdf render` writes
 (same options, same render key), reused from a batch's output or the packet cache when unchanged and
-otherwise rendered in parallel on the workers; then pypdf joins them. The front matter and an overlay
-of packet page numbers are two more renders; links, bookmarks, page labels and the parts' structure
-trees are rewritten for the joined file.
+otherwise rendered in parallel on the workers; then qpdf (through pikepdf) joins them. The front
+matter and an overlay of packet page numbers are two more renders; links, bookmarks, page labels and
+the parts' structure trees are rewritten for the joined file.
 """
 
 from __future__ import annotations
@@ -203,9 +203,10 @@ class _PartCache:
         path = self.folder / f"{key}.pdf"
         try:
             data = path.read_bytes()
+            pages = _count_pages(data)  # a damaged cache file is a miss, rendered again
             os.utime(path)  # recently used: kept by prune()
-            return data, None
-        except OSError:
+            return data, pages
+        except (OSError, RenderError):
             return None
 
     def put(self, key: str, data: bytes) -> None:
@@ -318,247 +319,284 @@ def folios_html(title: str, pages: int, options: RenderOptions) -> str:
 
 def join_packet(title: str, front: bytes, folios: bytes, parts: Sequence[tuple[Guide, bytes]]) -> bytes:
     """Front matter and parts as one tagged PDF: stamped page numbers, live links, bookmarks, page labels
-    and one structure tree holding every part's, in page order."""
-    from pypdf import PdfReader, PdfWriter
-    from pypdf.constants import PageLabelStyle
-    from pypdf.generic import ArrayObject, ByteStringObject, NameObject, TextStringObject
+    and one structure tree holding every part's, in page order.
 
-    writer = PdfWriter()
-    structure = _Structure(writer)
-    front_reader = PdfReader(io.BytesIO(front))
-    writer.append(front_reader, import_outline=False)
-    structure.add(front_reader, 0)
-    front_pages = len(writer.pages)
-    folio_reader = PdfReader(io.BytesIO(folios))
+    qpdf (through pikepdf) copies the parts' pages and structure elements; it reads their streams only
+    when the packet is written, so the sources stay open until then.
+    """
+    import pikepdf
+    from pikepdf import Array, Dictionary, Name, Pdf, String
+
+    out = Pdf.new()
+    structure = _Structure(out)
+    sources: list[Pdf] = []
+    front_pdf = _open(front, f"{title}: front matter")
+    sources.append(front_pdf)
+    out.pages.extend(front_pdf.pages)
+    structure.add(front_pdf, 0)
+    front_pages = len(out.pages)
     firsts: list[int] = []
+    outline: list[pikepdf.OutlineItem] = []
     for guide, data in parts:
-        reader = PdfReader(io.BytesIO(data))
-        first = len(writer.pages)
+        source = _open(data, str(guide.path))
+        sources.append(source)
+        first = len(out.pages)
         firsts.append(first)
-        writer.append(reader, import_outline=False)
-        _explicit_links(reader, writer, first)
-        top = writer.add_outline_item(title=guide.title, page_number=first, is_open=False)
-        outline: list[Any] = list(reader.outline)
-        if len(outline) == 2 and not isinstance(outline[0], list) and isinstance(outline[1], list):
-            outline = outline[1]  # the part's own title bookmark: its sections go under the guide's
-        elif len(outline) == 1 and not isinstance(outline[0], list):
-            outline = []
-        _copy_outline(reader, outline, writer, first, top)
-        structure.add(reader, first)
-        # Nothing more is cloned from this part: let it go. pypdf's clone table and each copied page's
-        # link to its source page would otherwise keep every part in memory until the packet is written.
-        writer.reset_translation(reader)
-        for page in writer.pages[first:]:
-            with contextlib.suppress(AttributeError):
-                del page.original_page
-    guide_pages = len(writer.pages) - front_pages
-    if len(folio_reader.pages) != guide_pages:
-        raise RenderError(f"page numbers: {len(folio_reader.pages)} pages for {guide_pages} guide pages")
-    for offset, folio in enumerate(folio_reader.pages):
-        writer.pages[front_pages + offset].merge_page(_as_artifact(folio))
+        out.pages.extend(source.pages)
+        # A part's page references, read from its own file, mapped to the joined file's pages.
+        pages = {page.objgen: out.pages[first + i].obj for i, page in enumerate(source.pages)}
+        _explicit_links(source, out, first, pages)
+        top = pikepdf.OutlineItem(guide.title, first)
+        top.is_closed = True
+        top.children.extend(_copy_outline(_part_sections(source), pages, first))
+        outline.append(top)
+        structure.add(source, first)
+    guide_pages = len(out.pages) - front_pages
+    folio_pdf = _open(folios, f"{title}: page numbers")
+    sources.append(folio_pdf)
+    if len(folio_pdf.pages) != guide_pages:
+        raise RenderError(f"page numbers: {len(folio_pdf.pages)} pages for {guide_pages} guide pages")
+    for offset, folio in enumerate(folio_pdf.pages):
+        _stamp_artifact(out, out.pages[front_pages + offset], folio)
 
-    for page in writer.pages[:front_pages]:
-        for ref in page.get("/Annots") or []:
-            annot = ref.get_object()
+    for page in out.pages[:front_pages]:
+        for annot in page.obj.get("/Annots") or []:
             action = annot.get("/A")
-            uri = str(action.get_object().get("/URI", "")) if action is not None else ""
+            uri = str(action.get("/URI", "")) if action is not None else ""
             if uri.startswith(PART_SCHEME):
                 target = firsts[int(uri.removeprefix(PART_SCHEME))]
                 del annot["/A"]
-                annot[NameObject("/Dest")] = ArrayObject(
-                    [writer.pages[target].indirect_reference, NameObject("/Fit")]
-                )
-    names = writer._root_object.get("/Names")
-    if names is not None and "/Dests" in names.get_object():
-        del names.get_object()["/Dests"]  # every link is explicit now; per-part names would clash
+                annot.Dest = Array([out.pages[target].obj, Name.Fit])
 
-    writer.set_page_label(0, front_pages - 1, style=PageLabelStyle.LOWERCASE_ROMAN)
+    labels: list[Any] = [0, Dictionary(S=Name.r)]
     if guide_pages:
-        last = front_pages + guide_pages - 1
-        writer.set_page_label(front_pages, last, style=PageLabelStyle.DECIMAL, start=1)
-    writer.add_metadata(
-        {"/Title": TextStringObject(title), "/Creator": TextStringObject(f"guidepdf {__version__}")}
+        labels += [front_pages, Dictionary(S=Name.D, St=1)]
+    out.Root.PageLabels = Dictionary(Nums=Array(labels))
+    out.Root.PageMode = Name.UseOutlines
+    out.docinfo = out.make_indirect(
+        Dictionary(Title=String(title), Creator=String(f"guidepdf {__version__}"))
     )
-    writer.page_mode = "/UseOutlines"
     structure.finish()
-    # Deterministic: the same inputs give the same bytes, so the file ID derives from them too.
-    digest = hashlib.sha256(front + folios + b"".join(d for _, d in parts)).digest()[:16]
-    writer._ID = ArrayObject([ByteStringObject(digest), ByteStringObject(digest)])
+    with out.open_outline() as packet_outline:
+        packet_outline.root.extend(outline)
     buffer = io.BytesIO()
-    writer.write(buffer)
+    # Deterministic: the same inputs give the same bytes, the file ID included.
+    out.save(
+        buffer,
+        deterministic_id=True,
+        object_stream_mode=pikepdf.ObjectStreamMode.generate,
+        min_version=front_pdf.pdf_version,
+    )
+    for source in sources:
+        source.close()
     return buffer.getvalue()
 
 
-def _as_artifact(page: Any) -> Any:
-    """`page` with all its content marked as an artifact: stamped page numbers are not document text."""
-    from pypdf.generic import ContentStream, NameObject
+def _open(data: bytes, what: str) -> Any:
+    import pikepdf
 
-    contents = page.get_contents()
-    stream = ContentStream(None, page.pdf)
-    inner = list(contents.operations) if contents is not None else []
-    stream.operations = [([NameObject("/Artifact")], b"BMC"), *inner, ([], b"EMC")]
-    page[NameObject("/Contents")] = stream
-    return page
+    try:
+        # No repairs: a damaged part is an error, not a packet with pages missing.
+        return pikepdf.Pdf.open(io.BytesIO(data), attempt_recovery=False)
+    except pikepdf.PdfError as exc:
+        raise RenderError(f"{what}: not a readable PDF: {exc}") from None
 
 
-def _number_tree(node: Any) -> list[tuple[int, Any]]:
-    """A number tree's (key, value) pairs, values as stored (references stay references)."""
+def _stamp_artifact(out: Any, page: Any, folio: Any) -> None:
+    """Draw `folio` over `page` as an artifact: stamped page numbers are not document text."""
+    from pikepdf import Dictionary
+
+    form = out.copy_foreign(folio.as_form_xobject())
+    # The page's own resources, copied so that a dictionary shared with other pages is left alone,
+    # and a fixed name (not pikepdf's random prefix) so that the same packet gives the same bytes.
+    resources = page.obj.get("/Resources")
+    resources = Dictionary(dict(resources.items())) if resources is not None else Dictionary()
+    xobjects = resources.get("/XObject")
+    xobjects = Dictionary(dict(xobjects.items())) if xobjects is not None else Dictionary()
+    name, n = "/PacketFolio", 0
+    while name in xobjects:
+        n += 1
+        name = f"/PacketFolio{n}"
+    xobjects[name] = form
+    resources.XObject = xobjects
+    page.obj.Resources = resources
+    # The page's own content may leave its coordinate system changed: isolate it, then stamp.
+    page.contents_add(b"q\n", prepend=True)
+    page.contents_add(b"Q\n/Artifact BMC q " + name.encode() + b" Do Q EMC\n")
+
+
+def _copy(out: Any, obj: Any) -> Any:
+    """`obj` from another file copied into `out`; objects already copied (pages) map to their copies."""
+    from pikepdf import Array, Dictionary
+
+    if obj.is_indirect:
+        return out.copy_foreign(obj)
+    if isinstance(obj, Array):
+        return Array([_copy(out, item) for item in obj])
+    if isinstance(obj, Dictionary):
+        return Dictionary({key: _copy(out, value) for key, value in obj.items()})
+    return obj
+
+
+def _tree_pairs(node: Any, leaf: str) -> list[tuple[Any, Any]]:
+    """A number or name tree's (key, value) pairs; `leaf` is /Nums or /Names."""
     if node is None:
         return []
-    node = node.get_object()
-    nums = node.get("/Nums") or []
-    pairs = [(int(nums[i]), nums[i + 1]) for i in range(0, len(nums) - 1, 2)]
+    items = node.get(leaf) or []
+    pairs = [(items[i], items[i + 1]) for i in range(0, len(items) - 1, 2)]
     for kid in node.get("/Kids") or []:
-        pairs += _number_tree(kid)
+        pairs += _tree_pairs(kid, leaf)
     return pairs
+
+
+def _map_dest(dest: Any, pages: dict[Any, Any]) -> Any:
+    """An explicit destination in a part, pointed at the joined file's page; None if it is not one."""
+    from pikepdf import Array, Dictionary
+
+    if isinstance(dest, Dictionary):
+        dest = dest.get("/D")
+    if not isinstance(dest, Array) or len(dest) == 0:
+        return None
+    page = pages.get(dest[0].objgen)
+    return None if page is None else Array([page, *list(dest)[1:]])
+
+
+def _explicit_links(source: Any, out: Any, first: int, pages: dict[Any, Any]) -> None:
+    """Turn a part's links to named destinations into links to pages of the joined file (names from
+    different parts would clash, so the packet keeps none)."""
+    from pikepdf import Array, Name
+
+    names = source.Root.get("/Names")
+    tree = names.get("/Dests") if names is not None else None
+    targets = {bytes(name): _map_dest(dest, pages) for name, dest in _tree_pairs(tree, "/Names")}
+    for page in out.pages[first : first + len(source.pages)]:
+        for annot in page.obj.get("/Annots") or []:
+            dest, action = annot.get("/Dest"), annot.get("/A")
+            if dest is None and action is not None and action.get("/S") == Name.GoTo:
+                dest = action.get("/D")
+            if dest is None or isinstance(dest, Array):
+                continue
+            target = targets.get(bytes(dest))
+            if target is None:
+                continue
+            if "/A" in annot:
+                del annot["/A"]
+            annot.Dest = target
+
+
+def _part_sections(source: Any) -> Any:
+    """The outline node whose children are a part's sections: under its own title bookmark if it has
+    one, since the packet's bookmark for the guide takes that place; None when there are none."""
+    outlines = source.Root.get("/Outlines")
+    first = outlines.get("/First") if outlines is not None else None
+    if first is None:
+        return None
+    if "/Next" not in first:
+        return first if "/First" in first else None
+    return outlines
+
+
+def _copy_outline(node: Any, pages: dict[Any, Any], first: int) -> list[Any]:
+    import pikepdf
+
+    items = []
+    item = node.get("/First") if node is not None else None
+    while item is not None:
+        dest = item.get("/Dest")
+        action = item.get("/A")
+        if dest is None and action is not None and action.get("/S") == pikepdf.Name.GoTo:
+            dest = action.get("/D")
+        copied = pikepdf.OutlineItem(str(item.get("/Title", "")), _map_dest(dest, pages) or first)
+        copied.children.extend(_copy_outline(item, pages, first))
+        items.append(copied)
+        item = item.get("/Next")
+    return items
 
 
 class _Structure:
     """One structure tree for a joined file: each source's top elements become Parts of one Document.
 
-    Sources are added one at a time, right after their pages were appended to the writer, so cloning
-    their elements with the same writer maps /Pg and /Obj references onto the joined file's pages and
-    annotations (and the source can be dropped afterwards). Each source's /StructParents keys are
-    shifted past the previous sources', so the merged /ParentTree stays unique and in order.
+    Sources are added right after their pages were copied, so copying their elements maps /Pg and
+    /Obj references onto the joined file's pages and annotations. Each source's /StructParents keys
+    are shifted past the previous sources', so the merged /ParentTree stays unique and in order.
     """
 
-    def __init__(self, writer: Any) -> None:
-        from pypdf.generic import ArrayObject, DictionaryObject, NameObject
+    def __init__(self, out: Any) -> None:
+        from pikepdf import Array, Dictionary, Name
 
-        self.writer = writer
-        self.root = DictionaryObject({NameObject("/Type"): NameObject("/StructTreeRoot")})
-        self.root_ref = writer._add_object(self.root)
-        self.document = DictionaryObject(
-            {
-                NameObject("/Type"): NameObject("/StructElem"),
-                NameObject("/S"): NameObject("/Document"),
-                NameObject("/P"): self.root_ref,
-            }
-        )
-        self.document_ref = writer._add_object(self.document)
-        self.kids, self.nums, self.namespaces = ArrayObject(), ArrayObject(), ArrayObject()
-        self.role_map = DictionaryObject()
+        self.out = out
+        self.root = out.make_indirect(Dictionary(Type=Name.StructTreeRoot))
+        self.document = out.make_indirect(Dictionary(Type=Name.StructElem, S=Name.Document, P=self.root))
+        self.kids, self.namespaces = Array(), Array()
+        self.nums: list[Any] = []
+        self.role_map = Dictionary()
         self.offset = 0
         self.lang: Any = None
 
-    def add(self, reader: Any, first: int) -> None:
-        """Graft `reader`'s structure tree; its pages are the writer's pages from index `first`."""
-        from pypdf.generic import ArrayObject, DictionaryObject, NameObject, NumberObject
+    def add(self, source: Any, first: int) -> None:
+        """Graft `source`'s structure tree; its pages are the joined file's pages from index `first`."""
+        from pikepdf import Array, Dictionary, Name
 
-        writer = self.writer
-        catalog = reader.root_object
-        self.lang = self.lang or catalog.get("/Lang")
+        out = self.out
+        catalog = source.Root
+        if self.lang is None and "/Lang" in catalog:
+            self.lang = catalog.Lang
         tree = catalog.get("/StructTreeRoot")
         if tree is None:
             return
-        tree = tree.get_object()
-        for ns in tree.get("/Namespaces") or []:
-            self.namespaces.append(ns.clone(writer))
-        for name, role in (tree.get("/RoleMap") or DictionaryObject()).items():
-            self.role_map.setdefault(NameObject(name), role.clone(writer))
+        for namespace in tree.get("/Namespaces") or []:
+            self.namespaces.append(_copy(out, namespace))
+        role_map = tree.get("/RoleMap")
+        for name in role_map.keys() if role_map is not None else ():
+            if name not in self.role_map:
+                self.role_map[name] = _copy(out, role_map[name])
         tops = tree.get("/K")
-        for top in tops if isinstance(tops, ArrayObject) else [tops] if tops is not None else []:
-            element = top.get_object()
-            if not isinstance(element, DictionaryObject):
+        for top in tops if isinstance(tops, Array) else [tops] if tops is not None else []:
+            if not isinstance(top, Dictionary):
                 continue
-            # Without its /P the clone stops at the element: the part's old root is not copied along.
-            element.pop("/P", None)
-            clone = element.clone(writer)
-            clone[NameObject("/P")] = self.document_ref
-            if clone.get("/S") == "/Document":
-                clone[NameObject("/S")] = NameObject("/Part")  # one Document per file: a guide is a Part
-            self.kids.append(clone.indirect_reference)
+            # Without its /P the copy stops at the element: the part's old root is not copied along.
+            if "/P" in top:
+                del top["/P"]
+            element = out.copy_foreign(top) if top.is_indirect else _copy(out, top)
+            element.P = self.document
+            if element.get("/S") == Name.Document:
+                element.S = Name.Part  # one Document per file: a guide is a Part
+            self.kids.append(element)
         offset = self.offset
-        entries = sorted(_number_tree(tree.get("/ParentTree")), key=lambda pair: pair[0])
+        entries = sorted(
+            ((int(key), value) for key, value in _tree_pairs(tree.get("/ParentTree"), "/Nums")),
+            key=lambda pair: pair[0],
+        )
         for key, value in entries:
-            self.nums += [NumberObject(key + offset), value.clone(writer)]
-        for index, page in enumerate(reader.pages):
-            joined = writer.pages[first + index]
-            if "/StructParents" in page:  # pypdf drops it when copying a page
-                joined[NameObject("/StructParents")] = NumberObject(int(page["/StructParents"]) + offset)
-            for ref in joined.get("/Annots") or []:
-                annot = ref.get_object()
+            self.nums += [key + offset, _copy(out, value)]
+        for page in out.pages[first : first + len(source.pages)]:
+            if "/StructParents" in page.obj:
+                page.obj.StructParents = int(page.obj.StructParents) + offset
+            for annot in page.obj.get("/Annots") or []:
                 if "/StructParent" in annot:
-                    annot[NameObject("/StructParent")] = NumberObject(int(annot["/StructParent"]) + offset)
+                    annot.StructParent = int(annot.StructParent) + offset
         highest = max([key for key, _ in entries], default=-1)
         self.offset = offset + max(highest + 1, int(tree.get("/ParentTreeNextKey", 0)))
 
     def finish(self) -> None:
         """Hang the tree on the catalog, marked, with the first source's language."""
-        from pypdf.generic import ArrayObject, BooleanObject, DictionaryObject, NameObject, NumberObject
+        from pikepdf import Array, Dictionary
 
-        writer, root = self.writer, self.root
-        if self.namespaces:
-            self.document[NameObject("/NS")] = self.namespaces[0]
-            root[NameObject("/Namespaces")] = self.namespaces
-        self.document[NameObject("/K")] = self.kids
-        root[NameObject("/K")] = ArrayObject([self.document_ref])
-        root[NameObject("/ParentTree")] = writer._add_object(
-            DictionaryObject({NameObject("/Nums"): self.nums})
-        )
-        root[NameObject("/ParentTreeNextKey")] = NumberObject(self.offset)
-        if self.role_map:
-            root[NameObject("/RoleMap")] = self.role_map
-        catalog = writer._root_object
-        catalog[NameObject("/StructTreeRoot")] = self.root_ref
-        catalog[NameObject("/MarkInfo")] = DictionaryObject({NameObject("/Marked"): BooleanObject(True)})
-        catalog[NameObject("/ViewerPreferences")] = DictionaryObject(
-            {NameObject("/DisplayDocTitle"): BooleanObject(True)}
-        )
+        out, root = self.out, self.root
+        if len(self.namespaces):
+            self.document.NS = self.namespaces[0]
+            root.Namespaces = self.namespaces
+        self.document.K = self.kids
+        root.K = Array([self.document])
+        root.ParentTree = out.make_indirect(Dictionary(Nums=Array(self.nums)))
+        root.ParentTreeNextKey = self.offset
+        if len(self.role_map.keys()):
+            root.RoleMap = self.role_map
+        out.Root.StructTreeRoot = root
+        out.Root.MarkInfo = Dictionary(Marked=True)
+        out.Root.ViewerPreferences = Dictionary(DisplayDocTitle=True)
         if self.lang is not None:
-            catalog[NameObject("/Lang")] = self.lang.clone(writer)
-
-
-def _explicit_links(reader: Any, writer: Any, first: int) -> None:
-    """Turn a part's links to named destinations into links to pages of the joined file."""
-    from pypdf.generic import ArrayObject, FloatObject, NameObject, NullObject
-
-    targets: dict[str, Any] = {}
-    for name, dest in reader.named_destinations.items():
-        page = reader.get_destination_page_number(dest)
-        if page is None or page < 0:
-            continue
-        left = dest.left if dest.left is not None else NullObject()
-        top = dest.top if dest.top is not None else NullObject()
-        targets[str(name)] = (first + page, left, top)
-    count = len(reader.pages)
-    for page in writer.pages[first : first + count]:
-        for ref in page.get("/Annots") or []:
-            annot = ref.get_object()
-            dest = annot.get("/Dest")
-            action = annot.get("/A")
-            if dest is None and action is not None and action.get_object().get("/S") == "/GoTo":
-                dest = action.get_object().get("/D")
-            if dest is None or isinstance(dest.get_object(), ArrayObject):
-                continue
-            target = targets.get(str(dest.get_object()))
-            if target is None:
-                continue
-            index, left, top = target
-            explicit = ArrayObject(
-                [
-                    writer.pages[index].indirect_reference,
-                    NameObject("/XYZ"),
-                    FloatObject(left) if not isinstance(left, NullObject) else left,
-                    FloatObject(top) if not isinstance(top, NullObject) else top,
-                    FloatObject(0),
-                ]
-            )
-            if "/A" in annot:
-                del annot["/A"]
-            annot[NameObject("/Dest")] = explicit
-
-
-def _copy_outline(reader: Any, items: Sequence[Any], writer: Any, first: int, parent: Any) -> None:
-    last = None
-    for item in items:
-        if isinstance(item, list):
-            if last is not None:
-                _copy_outline(reader, item, writer, first, last)
-            continue
-        page = reader.get_destination_page_number(item)
-        target = first + max(page or 0, 0)
-        last = writer.add_outline_item(title=str(item.title), page_number=target, parent=parent)
+            out.Root.Lang = _copy(out, self.lang)
 
 
 # -- the packet --------------------------------------------------------------------------------------
@@ -682,9 +720,9 @@ def make_packets(
 
 
 def _count_pages(data: bytes) -> int:
-    from pypdf import PdfReader
+    from .preview import page_count
 
-    return len(PdfReader(io.BytesIO(data)).pages)
+    return page_count(data)
 
 
 def _load_sorted(

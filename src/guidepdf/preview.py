@@ -17,12 +17,12 @@ from .errors import RenderError, UsageError
 
 def page_count(pdf: bytes) -> int:
     """How many pages `pdf` has."""
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    import pikepdf
 
     try:
-        return len(PdfReader(io.BytesIO(pdf)).pages)
-    except (PdfReadError, ValueError, OSError) as exc:
+        with pikepdf.Pdf.open(io.BytesIO(pdf), attempt_recovery=False) as document:
+            return len(document.pages)
+    except (pikepdf.PdfError, ValueError, OSError) as exc:
         raise RenderError(f"not a readable PDF: {exc}") from None
 
 
