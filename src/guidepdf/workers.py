@@ -218,7 +218,8 @@ class Workers:
                 finish(index, fn(task, None))
             return [r for r in results if r is not None]
 
-        queue: deque[int] = deque(range(len(tasks)))
+        # Longest first: a long guide started last would leave the other workers idle at the end.
+        queue: deque[int] = deque(sorted(range(len(tasks)), key=lambda i: -_size(tasks[i])))
         inflight: dict[Future[TaskResult], tuple[int, float]] = {}
         crashes: dict[int, int] = {}
         restarts = 0
@@ -291,6 +292,11 @@ class Workers:
             # give their unfinished guides another go.
             self._requeue(inflight, queue, {})
             self._kill()
+
+
+def _size(task: Any) -> int:
+    """A task's input size, the best cheap guess at how long it takes to render."""
+    return len(getattr(task, "text", None) or getattr(task, "html", None) or b"")
 
 
 def _failed(task: Any, message: str) -> TaskResult:
