@@ -321,8 +321,10 @@ def join_packet(title: str, front: bytes, folios: bytes, parts: Sequence[tuple[G
     """Front matter and parts as one tagged PDF: stamped page numbers, live links, bookmarks, page labels
     and one structure tree holding every part's, in page order.
 
-    qpdf (through pikepdf) copies the parts' pages and structure elements; it reads their streams only
-    when the packet is written, so the sources stay open until then.
+    qpdf (through pikepdf) copies the parts' pages and structure elements. It would read the copied
+    streams from their sources only when the packet is written; instead each part's streams are taken
+    over as soon as it is joined, so that the part can be closed and memory stays near the size of
+    the joined file rather than the joined file plus every part.
     """
     import pikepdf
     from pikepdf import Array, Dictionary, Name, Pdf, String
@@ -339,7 +341,6 @@ def join_packet(title: str, front: bytes, folios: bytes, parts: Sequence[tuple[G
     outline: list[pikepdf.OutlineItem] = []
     for guide, data in parts:
         source = _open(data, str(guide.path))
-        sources.append(source)
         first = len(out.pages)
         firsts.append(first)
         out.pages.extend(source.pages)
@@ -351,6 +352,8 @@ def join_packet(title: str, front: bytes, folios: bytes, parts: Sequence[tuple[G
         top.children.extend(_copy_outline(_part_sections(source), pages, first))
         outline.append(top)
         structure.add(source, first)
+        _take_streams(out.pages[first:])
+        source.close()
     guide_pages = len(out.pages) - front_pages
     folio_pdf = _open(folios, f"{title}: page numbers")
     sources.append(folio_pdf)
@@ -390,6 +393,32 @@ def join_packet(title: str, front: bytes, folios: bytes, parts: Sequence[tuple[G
     for source in sources:
         source.close()
     return buffer.getvalue()
+
+
+def _take_streams(pages: Sequence[Any]) -> None:
+    """Give every stream reachable from `pages` its own copy of its (still encoded) data, so that the
+    file they were copied from can be closed before the packet is written."""
+    from pikepdf import Array, Dictionary, Object, Stream
+
+    seen: set[tuple[int, int]] = set()
+    todo: list[Any] = [page.obj for page in pages]
+    while todo:
+        obj = todo.pop()
+        if not isinstance(obj, Object):  # numbers and booleans come back as Python values
+            continue
+        if obj.is_indirect:
+            if obj.objgen in seen:
+                continue
+            seen.add(obj.objgen)
+        if isinstance(obj, Stream):
+            filters: Any = obj.get("/Filter")
+            parms: Any = obj.get("/DecodeParms")
+            obj.write(obj.read_raw_bytes(), filter=filters, decode_parms=parms)
+            todo.extend(value for key, value in obj.stream_dict.items() if key != "/Length")
+        elif isinstance(obj, Dictionary):
+            todo.extend(value for key, value in obj.items() if key not in ("/Parent", "/P"))
+        elif isinstance(obj, Array):
+            todo.extend(obj)
 
 
 def _open(data: bytes, what: str) -> Any:
