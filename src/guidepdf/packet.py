@@ -329,70 +329,66 @@ def join_packet(title: str, front: bytes, folios: bytes, parts: Sequence[tuple[G
     import pikepdf
     from pikepdf import Array, Dictionary, Name, Pdf, String
 
-    out = Pdf.new()
-    structure = _Structure(out)
-    sources: list[Pdf] = []
-    front_pdf = _open(front, f"{title}: front matter")
-    sources.append(front_pdf)
-    out.pages.extend(front_pdf.pages)
-    structure.add(front_pdf, 0)
-    front_pages = len(out.pages)
-    firsts: list[int] = []
-    outline: list[pikepdf.OutlineItem] = []
-    for guide, data in parts:
-        source = _open(data, str(guide.path))
-        first = len(out.pages)
-        firsts.append(first)
-        out.pages.extend(source.pages)
-        # A part's page references, read from its own file, mapped to the joined file's pages.
-        pages = {page.objgen: out.pages[first + i].obj for i, page in enumerate(source.pages)}
-        _explicit_links(source, out, first, pages)
-        top = pikepdf.OutlineItem(guide.title, first)
-        top.is_closed = True
-        top.children.extend(_copy_outline(_part_sections(source), pages, first))
-        outline.append(top)
-        structure.add(source, first)
-        _take_streams(out.pages[first:])
-        source.close()
-    guide_pages = len(out.pages) - front_pages
-    folio_pdf = _open(folios, f"{title}: page numbers")
-    sources.append(folio_pdf)
-    if len(folio_pdf.pages) != guide_pages:
-        raise RenderError(f"page numbers: {len(folio_pdf.pages)} pages for {guide_pages} guide pages")
-    for offset, folio in enumerate(folio_pdf.pages):
-        _stamp_artifact(out, out.pages[front_pages + offset], folio)
+    # The front matter and the page numbers stay open until the packet is written; parts do not.
+    with contextlib.ExitStack() as opened:
+        out = opened.enter_context(Pdf.new())
+        structure = _Structure(out)
+        front_pdf = opened.enter_context(_open(front, f"{title}: front matter"))
+        out.pages.extend(front_pdf.pages)
+        structure.add(front_pdf, 0)
+        front_pages = len(out.pages)
+        firsts: list[int] = []
+        outline: list[pikepdf.OutlineItem] = []
+        for guide, data in parts:
+            with _open(data, str(guide.path)) as source:
+                first = len(out.pages)
+                firsts.append(first)
+                out.pages.extend(source.pages)
+                # A part's page references, read from its own file, mapped to the joined file's pages.
+                pages = {page.objgen: out.pages[first + i].obj for i, page in enumerate(source.pages)}
+                _explicit_links(source, out, first, pages)
+                top = pikepdf.OutlineItem(guide.title, first)
+                top.is_closed = True
+                top.children.extend(_copy_outline(_part_sections(source), pages, first))
+                outline.append(top)
+                structure.add(source, first)
+                _take_streams(out.pages[first:])
+        guide_pages = len(out.pages) - front_pages
+        folio_pdf = opened.enter_context(_open(folios, f"{title}: page numbers"))
+        if len(folio_pdf.pages) != guide_pages:
+            raise RenderError(f"page numbers: {len(folio_pdf.pages)} pages for {guide_pages} guide pages")
+        for offset, folio in enumerate(folio_pdf.pages):
+            _stamp_artifact(out, out.pages[front_pages + offset], folio)
 
-    for page in out.pages[:front_pages]:
-        for annot in page.obj.get("/Annots") or []:
-            action = annot.get("/A")
-            uri = str(action.get("/URI", "")) if action is not None else ""
-            if uri.startswith(PART_SCHEME):
-                target = firsts[int(uri.removeprefix(PART_SCHEME))]
-                del annot["/A"]
-                annot.Dest = Array([out.pages[target].obj, Name.Fit])
+        for page in out.pages[:front_pages]:
+            for annot in page.obj.get("/Annots") or []:
+                action = annot.get("/A")
+                uri = str(action.get("/URI", "")) if action is not None else ""
+                if uri.startswith(PART_SCHEME):
+                    target = firsts[int(uri.removeprefix(PART_SCHEME))]
+                    del annot["/A"]
+                    annot.Dest = Array([out.pages[target].obj, Name.Fit])
 
-    labels: list[Any] = [0, Dictionary(S=Name.r)]
-    if guide_pages:
-        labels += [front_pages, Dictionary(S=Name.D, St=1)]
-    out.Root.PageLabels = Dictionary(Nums=Array(labels))
-    out.Root.PageMode = Name.UseOutlines
-    out.docinfo = out.make_indirect(
-        Dictionary(Title=String(title), Creator=String(f"guidepdf {__version__}"))
-    )
-    structure.finish()
-    with out.open_outline() as packet_outline:
-        packet_outline.root.extend(outline)
-    buffer = io.BytesIO()
-    # Deterministic: the same inputs give the same bytes, the file ID included.
-    out.save(
-        buffer,
-        deterministic_id=True,
-        object_stream_mode=pikepdf.ObjectStreamMode.generate,
-        min_version=front_pdf.pdf_version,
-    )
-    for source in sources:
-        source.close()
-    return buffer.getvalue()
+        labels: list[Any] = [0, Dictionary(S=Name.r)]
+        if guide_pages:
+            labels += [front_pages, Dictionary(S=Name.D, St=1)]
+        out.Root.PageLabels = Dictionary(Nums=Array(labels))
+        out.Root.PageMode = Name.UseOutlines
+        out.docinfo = out.make_indirect(
+            Dictionary(Title=String(title), Creator=String(f"guidepdf {__version__}"))
+        )
+        structure.finish()
+        with out.open_outline() as packet_outline:
+            packet_outline.root.extend(outline)
+        buffer = io.BytesIO()
+        # Deterministic: the same inputs give the same bytes, the file ID included.
+        out.save(
+            buffer,
+            deterministic_id=True,
+            object_stream_mode=pikepdf.ObjectStreamMode.generate,
+            min_version=front_pdf.pdf_version,
+        )
+        return buffer.getvalue()
 
 
 def _take_streams(pages: Sequence[Any]) -> None:
