@@ -6,6 +6,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pypdf
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,3 +38,20 @@ def pdfinfo(path: Path) -> dict[str, str]:
     """pdfinfo's fields as a dict."""
     out = subprocess.run(["pdfinfo", str(path)], check=True, capture_output=True, text=True).stdout
     return {k.strip(): v.strip() for k, _, v in (line.partition(":") for line in out.splitlines())}
+
+
+def structure_elements(path: Path) -> list[pypdf.generic.DictionaryObject]:
+    """Every dictionary in the PDF's structure tree (elements, marked-content and object references)."""
+    found: list[pypdf.generic.DictionaryObject] = []
+    stack: list[object] = [pypdf.PdfReader(path).trailer["/Root"]["/StructTreeRoot"]]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, pypdf.generic.IndirectObject):
+            node = node.get_object()
+        if isinstance(node, pypdf.generic.ArrayObject):
+            stack.extend(node)
+        elif isinstance(node, pypdf.generic.DictionaryObject):
+            found.append(node)
+            if "/K" in node:
+                stack.append(node["/K"])
+    return found

@@ -11,6 +11,7 @@ import pypdf
 import pytest
 from click.testing import CliRunner
 
+from conftest import structure_elements
 from guidepdf import RenderOptions, load_guide, render_pdf
 from guidepdf.cli import main
 
@@ -45,20 +46,7 @@ def xmp(path: Path) -> str:
 
 def structure_types(path: Path) -> set[str]:
     """Every structure element type in the tag tree."""
-    found: set[str] = set()
-    stack = [catalog(path)["/StructTreeRoot"].get_object()]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, pypdf.generic.IndirectObject):
-            node = node.get_object()
-        if isinstance(node, pypdf.generic.ArrayObject):
-            stack.extend(node)
-        elif isinstance(node, pypdf.generic.DictionaryObject):
-            if "/S" in node:
-                found.add(str(node["/S"]))
-            if "/K" in node:
-                stack.append(node["/K"])
-    return found
+    return {str(node["/S"]) for node in structure_elements(path) if "/S" in node}
 
 
 @pytest.mark.parametrize("variant", ["plain", "pdf/ua-1", "pdf/a-3b"])

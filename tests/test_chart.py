@@ -6,10 +6,9 @@ import re
 from datetime import date
 from pathlib import Path
 
-import pypdf
 import pytest
 
-from conftest import SEEDS, pdftotext
+from conftest import SEEDS, pdftotext, structure_elements
 from guidepdf import RenderOptions, load_guide, render_pdf
 from guidepdf.chart import build_chart
 from guidepdf.guide import Compensation
@@ -90,20 +89,8 @@ def test_reader_sees_the_chart_labels_and_caption(reference_pdf: Path) -> None:
 
 
 def test_tagged_figure_carries_the_description_as_alt_text(reference_pdf: Path) -> None:
-    reader = pypdf.PdfReader(reference_pdf)
-    alts = []
-    stack = [reader.trailer["/Root"]["/StructTreeRoot"]]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, pypdf.generic.IndirectObject):
-            node = node.get_object()
-        if isinstance(node, pypdf.generic.ArrayObject):
-            stack.extend(node)
-        elif isinstance(node, pypdf.generic.DictionaryObject):
-            if node.get("/S") == "/Figure":
-                alts.append(str(node.get("/Alt", "")))
-            if "/K" in node:
-                stack.append(node["/K"])
+    figures = [node for node in structure_elements(reference_pdf) if node.get("/S") == "/Figure"]
+    alts = [str(node.get("/Alt", "")) for node in figures]
     assert any("London (GBP): no figures." in alt for alt in alts), alts
 
 
