@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
@@ -13,7 +14,8 @@ from urllib.parse import unquote, urlsplit
 
 from .currencies import is_currency
 from .errors import GuideError
-from .guide import Compensation, Guide, load_guide
+from .figures import BodyRegion, read_body_figures
+from .guide import KNOWN_FIELDS, NUMBER_FIELDS, Compensation, Guide, load_guide
 from .inputs import expand_inputs
 from .markup import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, URL_SCHEMES
 from .timeouts import time_limit
@@ -29,6 +31,8 @@ RECOMMENDED_FIELDS = (
     "compensation",
 )
 DATA_QUALITIES = ("high", "medium", "low")
+#: Keys of a compensation region the loader reads; others are kept but may be misspelt.
+REGION_FIELDS = frozenset((*NUMBER_FIELDS, "region", "currency"))
 #: Python-Markdown is quadratic on some input (long runs of `[`, lists nested hundreds deep); `check`
 #: reports a body that takes longer than this to convert instead of waiting for it.
 BODY_SECONDS = 10.0
@@ -95,6 +99,21 @@ def check_guide(
     return tuple(_GuideCheck(guide, as_of, allow_network).run())
 
 
+def guide_errors(guide: Guide, as_of: date, *, allow_network: bool = False) -> tuple[Finding, ...]:
+    """The error findings for a loaded guide: what stops it from being rendered."""
+    return tuple(f for f in _GuideCheck(guide, as_of, allow_network).run() if f.severity == "error")
+
+
+def refuse_on_errors(guide: Guide, as_of: date, *, allow_network: bool = False) -> None:
+    """Raise `GuideError` with the first check error (and how many more) when the guide has any."""
+    errors = guide_errors(guide, as_of, allow_network=allow_network)
+    if errors:
+        first = errors[0]
+        more = f"; {len(errors) - 1} more check errors" if len(errors) > 1 else ""
+        message = f"{first.message}{more} (--no-check renders anyway)"
+        raise GuideError(first.file, message, field=first.field, line=first.line)
+
+
 def check_guides(
     paths: Iterable[Path | str], as_of: date | None = None, *, allow_network: bool = False
 ) -> tuple[Finding, ...]:
@@ -132,10 +151,15 @@ class _GuideCheck:
         return Finding(self.file, where, line, severity, code, message)
 
     def run(self) -> Iterator[Finding]:
+        if not self.guide.source.strip():
+            yield self.finding(None, "error", "empty", "the file is empty: nothing to render", 1)
+            return
+        yield from self.unknown_fields()
         yield from self.missing_fields()
         yield from self.dates()
         yield from self.data_quality()
         yield from self.regions()
+        yield from self.body_figures()
         yield from self.body()
 
     def missing_fields(self) -> Iterator[Finding]:
@@ -148,6 +172,27 @@ class _GuideCheck:
             value = meta.get(name)
             if value is None or value == "" or value == [] or value == {}:
                 yield self.finding(name, "warning", "missing-field", "recommended field is missing")
+
+    def unknown_fields(self) -> Iterator[Finding]:
+        """A field that is not known but is close to a known one is most likely misspelt."""
+        meta = self.guide.meta
+        for name in meta:
+            if name not in KNOWN_FIELDS:
+                yield from self.misspelt(name, name, KNOWN_FIELDS, present=set(meta))
+        raw = meta.get("compensation")
+        items = [raw] if isinstance(raw, dict) else raw if isinstance(raw, list) else []
+        for i, item in enumerate(items):
+            if isinstance(item, dict):
+                keys = {str(k) for k in item}
+                for key in keys - REGION_FIELDS:
+                    yield from self.misspelt(f"compensation[{i}].{key}", key, REGION_FIELDS, present=keys)
+
+    def misspelt(self, where: str, name: str, known: Iterable[str], present: set[str]) -> Iterator[Finding]:
+        close = difflib.get_close_matches(name.lower(), sorted(known), n=1, cutoff=0.75)
+        if close:
+            # The intended field is missing too: the guide silently lost it, which is an error.
+            severity = "warning" if close[0] in present else "error"
+            yield self.finding(where, severity, "unknown-field", f"unknown field; did you mean {close[0]}?")
 
     def dates(self) -> Iterator[Finding]:
         guide = self.guide
@@ -216,6 +261,54 @@ class _GuideCheck:
                     "no-figures",
                     f"region {name}has no figures (all null) while other regions have them",
                 )
+
+    def body_figures(self) -> Iterator[Finding]:
+        """The body's compensation table against the front matter, region by region."""
+        figures = read_body_figures(self.guide.body, self.guide.body_line)
+        for problem in figures.problems:
+            column = f"{problem.column}: " if problem.column else ""
+            message = f"compensation table: {column}{problem.message}; the cell is left out"
+            yield self.finding("body", "warning", "body-table", message, problem.line)
+        raw = self.guide.meta.get("compensation")
+        raw_list = [raw] if isinstance(raw, dict) else raw if isinstance(raw, list) else []
+        indexes = [i for i, item in enumerate(raw_list) if item is not None]
+        for i, comp in zip(indexes, self.guide.compensation, strict=False):
+            row = figures.find(comp.region)
+            if row is None or not row.figures:
+                continue
+            where = f"compensation[{i}]"
+            if not comp.has_figures:
+                message = (
+                    f"region {comp.region!r} has no figures in the front matter, but the body gives "
+                    f"{row.describe()} (line {row.line}); `guidepdf fill` copies them"
+                )
+                yield self.finding(where, "warning", "body-only", message)
+                continue
+            if comp.currency and row.currency and comp.currency != row.currency:
+                message = (
+                    f"currency {comp.currency} disagrees with the body's {row.currency} (line {row.line})"
+                )
+                yield self.finding(f"{where}.currency", "error", "body-mismatch", message)
+                continue
+            yield from self.disagreements(comp, row, where)
+
+    def disagreements(self, comp: Compensation, row: BodyRegion, where: str) -> Iterator[Finding]:
+        for column, amount in row.amounts.items():
+            for end, body_value in (("low", amount.low), ("high", amount.high)):
+                name = f"{column}_{end}"
+                value = getattr(comp, name)
+                # Rounding: the text shows the figure to its last digit, so half a step either way agrees.
+                if value is None or body_value is None or abs(value - body_value) <= amount.precision / 2:
+                    continue
+                message = (
+                    f"{name} {_num(value)} disagrees with the body's {amount.text} "
+                    f"(line {row.line}: {_num(body_value)})"
+                )
+                yield self.finding(f"{where}.{name}", "error", "body-mismatch", message)
+        pct = row.figures.get("bonus_pct")
+        if pct is not None and comp.bonus_pct is not None and abs(comp.bonus_pct - pct) > 0.5:
+            message = f"bonus_pct {_num(comp.bonus_pct)} disagrees with the body's {pct:g}% (line {row.line})"
+            yield self.finding(f"{where}.bonus_pct", "error", "body-mismatch", message)
 
     def ranges(self, comp: Compensation, where: str) -> Iterator[Finding]:
         for low_name, high_name in _PAIRS:
@@ -402,13 +495,7 @@ def _scan_body(body: str) -> _BodyScan:
 
 def field_lines(guide: Guide) -> dict[str, int]:
     """The file line of each front-matter field path (`compensation[1].base_low`), where known."""
-    from .guide import _load_yaml, _split
-
-    try:
-        fm_text, _body, fm_line, _ = _split(guide.source, guide.path)
-        return _load_yaml(fm_text, guide.path, fm_line)[1] if fm_text.strip() else {}
-    except GuideError:
-        return {}
+    return guide.lines
 
 
 def _num(value: float) -> str:

@@ -120,7 +120,15 @@ def build_options(**values: Any) -> Any:
         pdf_variant=values.get("pdf_variant") or config.pdf_variant,
         allow_network=bool(values.get("allow_network")),
         max_pages=DEFAULT_MAX_PAGES if values.get("max_pages") is None else values["max_pages"],
+        check=not values.get("no_check"),
     )
+
+
+def check_option(func: Any) -> Any:
+    """--no-check: render guides that `guidepdf check` finds errors in (refused by default)."""
+    return click.option(
+        "--no-check", is_flag=True, help="Render guides even when `guidepdf check` finds errors in them."
+    )(func)
 
 
 def watch_options(func: Any) -> Any:
@@ -255,6 +263,7 @@ def _stderr_console() -> Any:
 @click.option("--force", is_flag=True, help="Rebuild every output, changed or not.")
 @click.option("--scheduler", metavar="ADDRESS", help="Render on a dask.distributed cluster.")
 @watch_options
+@check_option
 @timeout_option
 @theme_options
 def render(
@@ -327,6 +336,7 @@ def render(
     "--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes (default: CPU count)."
 )
 @click.option("--scheduler", metavar="ADDRESS", help="Render on a dask.distributed cluster.")
+@check_option
 @timeout_option
 @theme_options
 def packet(

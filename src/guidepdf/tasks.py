@@ -334,6 +334,10 @@ def run_render(task: RenderTask, theme: ThemeBundle | None = None) -> TaskResult
                 local = path
             try:
                 guide = parse_guide(task.text, local)
+                if options.check:
+                    from .check import refuse_on_errors
+
+                    refuse_on_errors(guide, options.today, allow_network=options.allow_network)
                 if task.fmt == "html":
                     html = render_html(guide, options).encode("utf-8")
                     return TaskResult(task.source, data=html)
