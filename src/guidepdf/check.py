@@ -96,6 +96,11 @@ def check_guide(
         guide = load_guide(path)
     except GuideError as exc:
         return (Finding(exc.path, exc.field, exc.line, "error", "schema", exc.message),)
+    return check_loaded(guide, as_of, allow_network=allow_network)
+
+
+def check_loaded(guide: Guide, as_of: date, *, allow_network: bool = False) -> tuple[Finding, ...]:
+    """Every problem in a guide already loaded (its front matter is not parsed again)."""
     return tuple(_GuideCheck(guide, as_of, allow_network).run())
 
 
@@ -123,10 +128,14 @@ def check_guides(
 
 
 def check_paths(
-    inputs: Iterable[str | Path], as_of: date | None = None, *, allow_network: bool = False
+    inputs: Iterable[str | Path],
+    as_of: date | None = None,
+    *,
+    allow_network: bool = False,
+    exclude: Iterable[str] = (),
 ) -> CheckResult:
     """Expand INPUT arguments (files, folders, globs) like `render` does and check every guide found."""
-    selection = expand_inputs(inputs)
+    selection = expand_inputs(inputs, exclude)
     findings = check_guides(selection.paths, as_of, allow_network=allow_network)
     return CheckResult(
         findings=findings, checked=tuple(str(p) for p in selection.paths), missing=selection.missing

@@ -124,6 +124,17 @@ def build_options(**values: Any) -> Any:
     )
 
 
+def exclude_option(func: Any) -> Any:
+    """--exclude GLOB (repeatable): leave matching files out of the INPUT guides."""
+    return click.option(
+        "--exclude",
+        "exclude",
+        multiple=True,
+        metavar="GLOB",
+        help="Leave out files matching GLOB, e.g. README.md or 'drafts/' (repeatable; see .guidepdfignore).",
+    )(func)
+
+
 def check_option(func: Any) -> Any:
     """--no-check: render guides that `guidepdf check` finds errors in (refused by default)."""
     return click.option(
@@ -189,11 +200,13 @@ def report_missing(missing: Iterable[str]) -> None:
         click.echo(f"error: {item}: no such file, folder or matching guide", err=True)
 
 
-def select_guides(inputs: tuple[str, ...], *, required: bool = True, purpose: str = "") -> Any:
+def select_guides(
+    inputs: tuple[str, ...], *, required: bool = True, purpose: str = "", exclude: tuple[str, ...] = ()
+) -> Any:
     """Expand INPUT arguments (files, folders, globs), reporting those that matched nothing."""
     from .inputs import expand_inputs
 
-    selection = expand_inputs(inputs)
+    selection = expand_inputs(inputs, exclude)
     report_missing(selection.missing)
     if required and not selection.paths:
         raise UsageError(f"no guides selected{purpose}: " + (", ".join(inputs) or "give INPUT guides"))
@@ -264,10 +277,12 @@ def _stderr_console() -> Any:
 @click.option("--scheduler", metavar="ADDRESS", help="Render on a dask.distributed cluster.")
 @watch_options
 @check_option
+@exclude_option
 @timeout_option
 @theme_options
 def render(
     inputs: tuple[str, ...],
+    exclude: tuple[str, ...],
     output: Path | None,
     fmt: str,
     jobs: int | None,
@@ -280,7 +295,7 @@ def render(
     from .batch import render_batch
     from .config import load_config
 
-    selection = select_guides(inputs)
+    selection = select_guides(inputs, exclude=exclude)
     options = build_options(**theme)
     single = output is not None and len(selection.paths) == 1 and output.suffix.lower() in (".pdf", ".html")
     if single and output is not None and output.suffix.lower() != f".{fmt}":
@@ -337,10 +352,12 @@ def render(
 )
 @click.option("--scheduler", metavar="ADDRESS", help="Render on a dask.distributed cluster.")
 @check_option
+@exclude_option
 @timeout_option
 @theme_options
 def packet(
     inputs: tuple[str, ...],
+    exclude: tuple[str, ...],
     output: Path | None,
     title: str | None,
     sort: str | None,
@@ -355,7 +372,7 @@ def packet(
     from .output import atomic_write
     from .packet import CACHE_DIR, make_grouped_packets, make_packet
 
-    selection = select_guides(inputs, purpose=" for the packet")
+    selection = select_guides(inputs, purpose=" for the packet", exclude=exclude)
     theme.pop("watch", None)
     options = build_options(**theme)
     run: dict[str, Any] = {"jobs": jobs, "scheduler": scheduler, "timeout": timeout or None}
@@ -372,6 +389,7 @@ def packet(
                 options,
                 title=title,
                 sort=sort,
+                rates=load_config().rates,
                 cache_dir=folder / CACHE_DIR,
                 batch_dir=folder,
                 progress=progress,
@@ -386,6 +404,7 @@ def packet(
                 options,
                 title=title,
                 sort=sort,
+                rates=load_config().rates,
                 cache_dir=target.parent / CACHE_DIR,
                 batch_dir=target.parent,
                 progress=progress,
@@ -394,6 +413,7 @@ def packet(
             made, failed = [(target, result)], []
     errors = {item.source: item.error for item in failed}
     for _, result in made:
+        report_comparison(result.comparison)
         errors.update({item.source: item.error for item in result.failed})
         for source, url in dict.fromkeys(result.refused):
             click.echo(f"warning: {source}: not fetched: {url}", err=True)
@@ -410,6 +430,17 @@ def packet(
         click.echo("error: no packet written: no guide could be used", err=True)
     if errors or selection.missing or not written:
         sys.exit(1)
+
+
+def report_comparison(note: dict[str, Any] | None) -> None:
+    """Say which guides a sort by pay could not compare, and where they went."""
+    if note and note["unconverted"]:
+        click.echo(
+            f"warning: --sort {note['field']}: no {note['currency']} rate for {', '.join(note['unknown'])} "
+            f"(give one in [rates] of guidepdf.toml): {len(note['unconverted'])} guides placed after the "
+            "others, by title",
+            err=True,
+        )
 
 
 @main.command()
@@ -455,14 +486,22 @@ def preview(source: str, output: Path, page: int, dpi: int, **theme: Any) -> Non
     help="Date to judge review deadlines and future dates against (default: the config file's, else today).",
 )
 @click.option("--allow-network", is_flag=True, help="Do not warn about remote images.")
-def check(inputs: tuple[str, ...], fmt: str, strict: bool, as_of: date | None, allow_network: bool) -> None:
+@exclude_option
+def check(
+    inputs: tuple[str, ...],
+    fmt: str,
+    strict: bool,
+    as_of: date | None,
+    allow_network: bool,
+    exclude: tuple[str, ...],
+) -> None:
     """Check guides without rendering: schema, figures, currencies, dates, images, HTML that is removed."""
     import json
 
     from .check import check_paths
     from .config import load_config
 
-    result = check_paths(inputs, as_of or load_config().as_of, allow_network=allow_network)
+    result = check_paths(inputs, as_of or load_config().as_of, allow_network=allow_network, exclude=exclude)
     report_missing(result.missing)
     if not result.checked:
         raise UsageError("no guides selected: " + ", ".join(inputs))
@@ -529,9 +568,11 @@ def check(inputs: tuple[str, ...], fmt: str, strict: bool, as_of: date | None, a
 )
 @click.option("--resend-uncertain", is_flag=True, help="Resend messages that may have been delivered.")
 @click.option("--max-size", default="20MB", show_default=True, help="Largest encoded message accepted.")
+@exclude_option
 @theme_options
 def email(
     inputs: tuple[str, ...],
+    exclude: tuple[str, ...],
     to: tuple[str, ...],
     sender: str,
     subject: str | None,
@@ -566,7 +607,7 @@ def email(
         mail.check_address(sender, "--from")
     except mail.MailError as exc:
         raise UsageError(str(exc)) from None
-    selection = select_guides(inputs, required=recipients is None)
+    selection = select_guides(inputs, required=recipients is None, exclude=exclude)
     settings = None
     if smtp is not None and not dry_run:
         host, port = mail.parse_server(smtp)
@@ -628,3 +669,88 @@ def email(
         failed += undelivered
     if failed:
         sys.exit(1)
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@click.option("--dry-run", is_flag=True, help="Print the change as a unified diff; write nothing.")
+@exclude_option
+def fill(inputs: tuple[str, ...], dry_run: bool, exclude: tuple[str, ...]) -> None:
+    """Copy the body table's figures into null front-matter fields; nothing else changes."""
+    from .fill import fill_guides
+
+    selection = select_guides(inputs, exclude=exclude)
+    failed = len(selection.missing)
+    changed = 0
+    for result in fill_guides(selection.paths, dry_run=dry_run):
+        if isinstance(result, GuidepdfError):
+            click.echo(f"error: {result}", err=True)
+            failed += 1
+            continue
+        for note in result.skipped:
+            click.echo(f"warning: {result.path}: {note}: left alone", err=True)
+        if result.changed:
+            changed += 1
+            if dry_run:
+                click.echo(result.diff(), nl=False)
+            else:
+                click.echo(f"{result.path}: filled {', '.join(result.filled)}", err=True)
+    verb = "would fill" if dry_run else "filled"
+    click.echo(f"{len(selection.paths)} guides, {changed} {verb}, {failed} failed", err=True)
+    if failed:
+        sys.exit(1)
+
+
+@main.command("list")
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True
+)
+@click.option(
+    "--as-of",
+    callback=parse_day,
+    metavar="YYYY-MM-DD",
+    help="Date to judge review deadlines against (default: the config file's, else today).",
+)
+@exclude_option
+def list_command(inputs: tuple[str, ...], fmt: str, as_of: date | None, exclude: tuple[str, ...]) -> None:
+    """One row a guide: file, company, role, data quality, dates, overdue and check status."""
+    from .config import load_config
+    from .listing import format_rows, list_guides
+
+    selection = select_guides(inputs, exclude=exclude)
+    rows = list_guides(selection.paths, as_of or load_config().as_of or date.today())
+    click.echo(format_rows(rows, fmt), nl=False)
+    if selection.missing:
+        sys.exit(1)
+
+
+@main.command()
+def schema() -> None:
+    """Print the JSON Schema (draft 2020-12) of a guide's front matter."""
+    from .schema import schema_json
+
+    click.echo(schema_json(), nl=False)
+
+
+@main.command()
+@click.argument("path", required=False, type=click.Path(path_type=Path))
+@click.option("--company", help="Company name as printed, e.g. 'Jane Street'.")
+@click.option("--role", help="Role as printed, e.g. 'ML/AI Engineer'.")
+def new(path: Path | None, company: str | None, role: str | None) -> None:
+    """Write a new guide with every field, ready to fill in (never over an existing file)."""
+    from .guide import slugify
+    from .output import atomic_write
+    from .skeleton import new_guide
+
+    text = new_guide(company, role)
+    stem = slugify(" ".join(filter(None, (company, role)))) or "new-guide"
+    name = f"{stem}.md"
+    if path is None:
+        path = Path(name)
+    elif path.is_dir():
+        path = path / name
+    if path.exists() or path.is_symlink():
+        raise UsageError(f"{path}: already exists; guidepdf new never overwrites a file")
+    atomic_write(path, text)
+    click.echo(f"{path}: new guide; fill in its figures, then run guidepdf check {path}", err=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import glob
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -9,6 +10,8 @@ from pathlib import Path
 
 #: Extensions picked up when a folder is given (a file named directly may have any extension).
 GUIDE_SUFFIXES = (".md", ".markdown", ".txt")
+#: In a folder given as INPUT, this file lists gitignore-style globs of files that are not guides.
+IGNORE_FILE = ".guidepdfignore"
 _GLOB_CHARS = set("*?[")
 
 
@@ -20,23 +23,36 @@ class Selection:
     missing: tuple[str, ...]
 
 
-def expand_inputs(inputs: Iterable[str | Path]) -> Selection:
-    """Files as given, folders recursively (`*.md`, `*.markdown`, `*.txt`), globs expanded; sorted."""
+def expand_inputs(inputs: Iterable[str | Path], exclude: Iterable[str] = ()) -> Selection:
+    """Files as given, folders recursively (`*.md`, `*.markdown`, `*.txt`), globs expanded; sorted.
+
+    A file matching an `exclude` glob is left out; so is a file in a folder given as INPUT that the
+    folder's `.guidepdfignore` lists.
+    """
     found: dict[Path, None] = {}
     missing: list[str] = []
+    excluded = tuple(exclude)
     for item in inputs:
         text = str(item)
         path = Path(text)
         if path.is_dir():
+            ignored = (*excluded, *read_ignore_file(path))
             matches = sorted(
                 p
                 for p in path.rglob("*")
-                if p.suffix.lower() in GUIDE_SUFFIXES and p.is_file() and not _hidden(p, path)
+                if p.suffix.lower() in GUIDE_SUFFIXES
+                and p.is_file()
+                and not _hidden(p, path)
+                and not is_excluded(p, ignored, root=path)
             )
         elif path.exists():
-            matches = [path]
+            matches = [] if is_excluded(path, excluded) else [path]
         elif _GLOB_CHARS & set(text):
-            matches = sorted(Path(p) for p in glob.glob(text, recursive=True) if Path(p).is_file())
+            matches = sorted(
+                Path(p)
+                for p in glob.glob(text, recursive=True)
+                if Path(p).is_file() and not is_excluded(Path(p), excluded)
+            )
         else:
             matches = []
         if not matches:
@@ -44,6 +60,41 @@ def expand_inputs(inputs: Iterable[str | Path]) -> Selection:
         for match in matches:
             found.setdefault(match, None)
     return Selection(paths=tuple(found), missing=tuple(missing))
+
+
+def read_ignore_file(folder: Path) -> tuple[str, ...]:
+    """The globs in `folder/.guidepdfignore`: one a line, `#` starts a comment, blank lines skipped."""
+    try:
+        text = (folder / IGNORE_FILE).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ()
+    lines = (line.strip() for line in text.splitlines())
+    return tuple(line for line in lines if line and not line.startswith("#"))
+
+
+def is_excluded(path: Path, globs: Sequence[str], *, root: Path | None = None) -> bool:
+    """True when a glob matches the file, gitignore-style.
+
+    A glob without `/` matches the file's name or any folder on its way (`README.md`, `drafts/`);
+    one with `/` matches its path from `root` (or as given): `archive/*.md`, `/notes.txt`.
+    """
+    if not globs:
+        return False
+    relative = path.relative_to(root) if root is not None else path
+    parts = relative.parts
+    for pattern in globs:
+        folder_only = pattern.endswith("/")
+        glob_text = pattern.strip("/") if folder_only else pattern.lstrip("/")
+        if not glob_text:
+            continue
+        if "/" in pattern.rstrip("/"):
+            if fnmatch.fnmatch(relative.as_posix(), glob_text) or fnmatch.fnmatch(path.as_posix(), glob_text):
+                return True
+            continue
+        names = parts[:-1] if folder_only else parts
+        if any(fnmatch.fnmatch(name, glob_text) for name in names):
+            return True
+    return False
 
 
 def _hidden(path: Path, root: Path) -> bool:

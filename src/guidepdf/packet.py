@@ -27,6 +27,7 @@ from .guide import Guide, load_guide, slugify
 from .inputs import plan_names
 from .options import RenderOptions
 from .output import atomic_write
+from .rates import MONEY_FIELDS, Rates, comparison_note, sort_by_money
 from .tasks import (
     PageTask,
     RenderTask,
@@ -65,6 +66,8 @@ class PacketResult:
     seconds: float = 0.0
     #: Guides whose brief was reused (a batch's output or the packet cache) instead of rendered.
     reused: tuple[str, ...] = ()
+    #: For a sort by pay: the comparison currency, the rates' sources and what could not be compared.
+    comparison: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -123,11 +126,16 @@ def _sort_key(value: Any) -> tuple[int, Any]:
     return (2, str(value).casefold())
 
 
-def sort_guides(guides: Sequence[Guide], spec: str) -> list[Guide]:
-    """Guides ordered by a field (`-field` for descending); missing values last, ties by title."""
+def sort_guides(guides: Sequence[Guide], spec: str, rates: Rates | None = None) -> list[Guide]:
+    """Guides ordered by a field (`-field` for descending); missing values last, ties by title.
+
+    Money fields (`total_comp`, `base`) compare in one currency (see `rates`), never across currencies.
+    """
     descending = spec.startswith("-")
     name = spec.lstrip("-+")
     check_field(guides, name, "--sort")
+    if name in MONEY_FIELDS:
+        return sort_by_money(list(guides), name, descending, rates)
     present = [g for g in guides if _sort_key(field_value(g, name))[0] != 3]
     missing = [g for g in guides if _sort_key(field_value(g, name))[0] == 3]
     present.sort(key=lambda g: (_sort_key(field_value(g, name)), g.title.casefold()), reverse=descending)
@@ -285,7 +293,9 @@ def folio_options(options: RenderOptions) -> RenderOptions:
     return replace(front_options(options), tagged=False)
 
 
-def front_matter_html(title: str, entries: Sequence[_Entry], options: RenderOptions) -> str:
+def front_matter_html(
+    title: str, entries: Sequence[_Entry], options: RenderOptions, comparison: dict[str, Any] | None = None
+) -> str:
     """The cover, contents and overview pages as HTML."""
     companies = list(dict.fromkeys(e.guide.company_display for e in entries if e.guide.company_display))
     context = {
@@ -303,6 +313,7 @@ def front_matter_html(title: str, entries: Sequence[_Entry], options: RenderOpti
             for e in entries
         ],
         "companies": companies if len(companies) <= 40 else [],
+        "comparison": comparison,
         "options": options,
         "page_size": options.page_size,
     }
@@ -651,8 +662,11 @@ def make_packets(
     batch_dir: Path | None = None,
     timeout: float | None = DEFAULT_TIMEOUT,
     progress: Callable[[ItemResult], None] | None = None,
+    compare: tuple[str, Rates | None] | None = None,
 ) -> list[PacketResult]:
     """One packet per (title, guides) group; all parts and front matter rendered on one set of workers.
+
+    `compare` (a money field and the rates) makes each overview say how pay was compared.
 
     A brief already in `batch_dir` (a `guidepdf render` output folder) or `cache_dir` with the same
     render key is reused; briefs rendered here are kept in `cache_dir` for next time.
@@ -699,13 +713,11 @@ def make_packets(
                 entries.append(_Entry(len(entries), guide, start, pages))
                 parts.append((guide, result.data))
                 start += pages
-            plans.append((title, entries, parts, failed, refused))
+            note = comparison_note([e.guide for e in entries], *compare) if compare else None
+            plans.append((title, entries, parts, failed, refused, note))
             if entries:
-                page_tasks.append(
-                    PageTask(
-                        f"{title}: front matter", front_matter_html(title, entries, fopts), fopts, timeout
-                    )
-                )
+                html = front_matter_html(title, entries, fopts, note)
+                page_tasks.append(PageTask(f"{title}: front matter", html, fopts, timeout))
                 page_tasks.append(
                     PageTask(
                         f"{title}: page numbers",
@@ -719,7 +731,7 @@ def make_packets(
 
     results = []
     done = iter(pages_out)
-    for title, entries, parts, failed, refused in plans:
+    for title, entries, parts, failed, refused, note in plans:
         if not entries:
             results.append(PacketResult(title, None, (), (), 0, tuple(failed), tuple(refused)))
             continue
@@ -739,6 +751,7 @@ def make_packets(
                 refused=tuple(refused),
                 seconds=time.monotonic() - started,
                 reused=tuple(str(e.guide.path) for e in entries if e.guide.path.resolve() in reused),
+                comparison=note,
             )
         )
     return results
@@ -751,12 +764,17 @@ def _count_pages(data: bytes) -> int:
 
 
 def _load_sorted(
-    inputs: Sequence[Path | str | Guide], sort: str | None
+    inputs: Sequence[Path | str | Guide], sort: str | None, rates: Rates | None = None
 ) -> tuple[list[Guide], list[ItemResult]]:
     if not inputs:
         raise UsageError("no guides selected for the packet")
     guides, failed = _load(inputs)
-    return (sort_guides(guides, sort) if sort else guides), failed
+    return (sort_guides(guides, sort, rates) if sort else guides), failed
+
+
+def _compare(sort: str | None, rates: Rates | None) -> tuple[str, Rates | None] | None:
+    name = (sort or "").lstrip("-+")
+    return (name, rates) if name in MONEY_FIELDS else None
 
 
 def make_packet(
@@ -771,12 +789,14 @@ def make_packet(
     batch_dir: Path | None = None,
     timeout: float | None = DEFAULT_TIMEOUT,
     progress: Callable[[ItemResult], None] | None = None,
+    rates: Rates | None = None,
 ) -> PacketResult:
     """One packet of `inputs` (paths or loaded guides); guides that fail are listed, not fatal."""
-    guides, failed = _load_sorted(inputs, sort)
+    guides, failed = _load_sorted(inputs, sort, rates)
     result = make_packets(
         [(title or DEFAULT_TITLE, guides)],
         options,
+        compare=_compare(sort, rates),
         jobs=jobs,
         scheduler=scheduler,
         cache_dir=cache_dir,
@@ -795,17 +815,34 @@ def make_grouped_packets(
     *,
     title: str | None = None,
     sort: str | None = None,
+    rates: Rates | None = None,
     **run: Any,
 ) -> tuple[list[tuple[Path, PacketResult]], list[ItemResult]]:
     """One packet per value of `group_by`, named after the value, for writing into `out_dir`."""
-    guides, failed = _load_sorted(inputs, sort)
+    guides, failed = _load_sorted(inputs, sort, rates)
     groups = group_guides(guides, group_by) if guides else {}
     labels = sorted(groups, key=lambda v: (v == "", v.casefold()))
     names, _ = plan_names([slugify(label) or "ungrouped" for label in labels], ".pdf")
     base = title or DEFAULT_TITLE
-    titled = [(f"{base}: {label}" if label else f"{base}: no {group_by}", groups[label]) for label in labels]
-    results = make_packets(titled, options, **run) if titled else []
+    titled = [
+        (
+            f"{base}: {_shown(label, groups[label], group_by)}" if label else f"{base}: no {group_by}",
+            groups[label],
+        )
+        for label in labels
+    ]
+    results = make_packets(titled, options, compare=_compare(sort, rates), **run) if titled else []
     return [(out_dir / name, r) for name, r in zip(names, results, strict=True)], failed
+
+
+def _shown(label: str, guides: Sequence[Guide], group_by: str) -> str:
+    """A group's name as printed: the display name for a company or role slug (`Jane Street`)."""
+    display = {"company": "company_display", "role": "role_display"}.get(group_by)
+    if display is not None:
+        names = [getattr(g, display) for g in guides if getattr(g, display)]
+        if names:
+            return str(names[0])
+    return label
 
 
 def build_packet(
