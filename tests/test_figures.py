@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from conftest import DATA, SEEDS, pdftotext
 from guidepdf.cli import main
@@ -200,3 +202,73 @@ def test_brief_shows_body_figures_marked_from_the_guides_text(tmp_path: Path) ->
     assert "£195K–£275K" in text and "HK$4.10M–HK$6.00M" in text
     assert text.count("from the guide's text") >= 1 and text.count("the guide's") >= 2  # London, Hong Kong
     assert "No figures in the guide's data" not in text
+
+
+# -- check at scale: the body's Markdown is converted only when it can find something ----------------
+
+MARKDOWN_BITS = st.sampled_from(
+    [
+        "[",
+        "]",
+        "(",
+        ")",
+        "!",
+        "*",
+        "_",
+        "`",
+        "#",
+        "-",
+        ":",
+        ">",
+        "&",
+        "%",
+        "\\",
+        "\n",
+        " ",
+        "    ",
+        "|",
+        "---",
+        "1.",
+        "[^1]",
+        "[^1]: note",
+        "https://x.org",
+        "mailto:a@b",
+        "javascript:x",
+        "data:x",
+        "&#106;",
+        "page.md",
+        "#top",
+        "a",
+        "B",
+        "|---|---|",
+        "```",
+        "~~~",
+        "[a]: ",
+        "<",
+        "img",
+    ]
+)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(MARKDOWN_BITS, max_size=40).map("".join))
+def test_skipped_bodies_have_nothing_to_report(body: str) -> None:
+    from guidepdf.check import _scan_body, needs_scan
+
+    if not needs_scan(body):
+        scan = _scan_body(body)
+        assert (scan.images, scan.removed_tags, scan.removed_attributes, scan.removed_links) == (
+            (),
+            (),
+            (),
+            (),
+        )
+
+
+def test_every_sample_body_scan_agrees_with_the_fast_path() -> None:
+    from guidepdf.check import _scan_body, needs_scan
+
+    for path in [*sorted(SEEDS.glob("*.md")), REAL, *sorted(CHECK.glob("*.md"))]:
+        body = load_guide(path).body
+        if not needs_scan(body):
+            assert _scan_body(body) == _scan_body(""), path

@@ -31,6 +31,8 @@ RECOMMENDED_FIELDS = (
     "compensation",
 )
 DATA_QUALITIES = ("high", "medium", "low")
+#: Check errors that do not stop a render: the renderer handles these itself and says so.
+RENDER_HANDLED = frozenset({"image-refused", "image-outside", "body-too-complex"})
 #: Keys of a compensation region the loader reads; others are kept but may be misspelt.
 REGION_FIELDS = frozenset((*NUMBER_FIELDS, "region", "currency"))
 #: Python-Markdown is quadratic on some input (long runs of `[`, lists nested hundreds deep); `check`
@@ -105,8 +107,14 @@ def check_loaded(guide: Guide, as_of: date, *, allow_network: bool = False) -> t
 
 
 def guide_errors(guide: Guide, as_of: date, *, allow_network: bool = False) -> tuple[Finding, ...]:
-    """The error findings for a loaded guide: what stops it from being rendered."""
-    return tuple(f for f in _GuideCheck(guide, as_of, allow_network).run() if f.severity == "error")
+    """The error findings for a loaded guide that stop it from being rendered.
+
+    Errors the renderer already handles safely and reports itself are left to it: an image refused
+    or outside the guide's folder (the sandbox leaves it out and warns) and a body too complex to
+    convert (the render's time limit stops it).
+    """
+    findings = _GuideCheck(guide, as_of, allow_network).run()
+    return tuple(f for f in findings if f.severity == "error" and f.code not in RENDER_HANDLED)
 
 
 def refuse_on_errors(guide: Guide, as_of: date, *, allow_network: bool = False) -> None:
@@ -375,6 +383,8 @@ class _GuideCheck:
             )
 
     def body(self) -> Iterator[Finding]:
+        if not needs_scan(self.guide.body):
+            return
         try:
             with time_limit(BODY_SECONDS, _BodyTooSlow):
                 scan = _scan_body(self.guide.body)
@@ -483,6 +493,36 @@ class _TagCollector(HTMLParser):
 
 class _BodyTooSlow(Exception):
     """The body's Markdown conversion ran past BODY_SECONDS."""
+
+
+# A link or reference target with a scheme other than http(s) (`mailto:`, `javascript:`), or with
+# characters that could spell one once decoded (`&#106;avascript:`, `java%73cript:`).
+_ODD_TARGET_RE = re.compile(r"(?:\]\(|^\s{0,3}\[[^\]]*\]:)\s*(?!https?://)[^\s)]*[:&%\\]", re.M)
+#: Bodies beyond these are converted even with nothing to find, to catch what converts slowly.
+_FAST_MAX_BRACKETS = 500
+_FAST_MAX_INDENT = 16
+_FAST_MAX_QUOTES = 8
+
+
+def needs_scan(body: str) -> bool:
+    """False when converting the body's Markdown cannot find anything to report, so `check` skips it.
+
+    Every finding of the body scan comes from raw HTML (`<`: tags, attributes, autolinks), an image
+    (`![`), or a link whose target has a scheme other than http(s). A body with none of these has
+    nothing to report, unless it is one of the shapes that Python-Markdown converts slowly or
+    recursively (long runs of `[`, deep nesting), which are always converted under the time limit.
+    """
+    if "<" in body or "![" in body or body.count("[") > _FAST_MAX_BRACKETS:
+        return True
+    if _ODD_TARGET_RE.search(body):
+        return True
+    for line in body.splitlines():
+        stripped = line.lstrip(" \t>")
+        if len(line) - len(stripped) >= _FAST_MAX_INDENT and stripped:
+            lead = line[: len(line) - len(stripped)]
+            if len(lead.expandtabs(4)) >= _FAST_MAX_INDENT or lead.count(">") >= _FAST_MAX_QUOTES:
+                return True
+    return False
 
 
 def _scan_body(body: str) -> _BodyScan:
