@@ -20,7 +20,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from ._version import __version__
 from .batch import ItemResult, read_manifest
 from .errors import GuidepdfError, RenderError, UsageError
 from .guide import Guide, load_guide, slugify

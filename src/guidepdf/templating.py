@@ -10,7 +10,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from . import __version__
+from ._version import __version__
 from .breaks import soft_breaks
 from .chart import build_chart
 from .errors import RenderError, TemplateNotFound
