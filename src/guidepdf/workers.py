@@ -11,7 +11,6 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -48,12 +47,11 @@ def warm_worker(options: RenderOptions | None, debug: bool, parent: int) -> None
         logging.getLogger("fontTools").setLevel(logging.ERROR)
     from . import pdf
 
-    pdf._weasyprint()
-    if options is not None:
-        try:
-            pdf._theme(pdf._theme_key(options), replace(options, as_of=None))
-        except Exception:  # a broken theme is reported by the first task that uses it
-            log.debug("theme warm-up failed", exc_info=True)
+    pdf.warm_up()
+    try:
+        pdf.warm_up(options)
+    except Exception:  # a broken theme is reported by the first task that uses it
+        log.debug("theme warm-up failed", exc_info=True)
 
 
 def _exit_with_parent(parent: int) -> None:
