@@ -192,10 +192,12 @@ def select_guides(inputs: tuple[str, ...], *, required: bool = True, purpose: st
     return selection
 
 
-def report(result: Any) -> None:
-    """Print the per-guide problems of a batch: one `error:` line per failed guide."""
-    for source, new in result.clashes:
-        click.echo(f"warning: two guides want {source}; one is written as {new}", err=True)
+def report(result: Any, *, verbose: bool = False) -> None:
+    """Print the per-guide problems of a batch: one `error:` line per failed guide, name clashes summed up."""
+    from .progress import summarise_clashes
+
+    for line in summarise_clashes(result.clashes, result.items, verbose=verbose):
+        click.echo(f"warning: {line}", err=True)
     for item in result.items:
         if item.status == "failed":
             click.echo(f"error: {item.error}", err=True)
@@ -215,24 +217,22 @@ def timeout_option(func: Any) -> Any:
     )(func)
 
 
+def progress_options(func: Any) -> Any:
+    """--quiet and --verbose: how much a long command says while it runs."""
+    func = click.option(
+        "--verbose", "-v", is_flag=True, help="List every name clash and detail instead of a summary."
+    )(func)
+    return click.option("--quiet", "-q", is_flag=True, help="No progress bar or progress lines.")(func)
+
+
 @contextlib.contextmanager
-def batch_progress(total: int, label: str) -> Iterator[Callable[[Any], None]]:
-    """A per-guide callback drawing a progress bar on a terminal; silent otherwise."""
-    if total < 2 or not sys.stderr.isatty():
-        yield lambda item: None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+def batch_progress(total: int, label: str, *, quiet: bool = False) -> Iterator[Callable[[Any], None]]:
+    """A per-guide callback: a bar with rate and time left on a terminal, a line every few seconds
+    elsewhere, nothing with --quiet."""
+    from .progress import Progress, choose_mode
 
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=_stderr_console(), transient=True) as bar:
-        task = bar.add_task(label, total=total)
-        yield lambda item: bar.advance(task)
-
-
-def _stderr_console() -> Any:
-    from rich.console import Console
-
-    return Console(stderr=True)
+    with Progress(total, label, choose_mode(total, quiet=quiet)) as progress:
+        yield progress
 
 
 @main.command()
@@ -256,6 +256,7 @@ def _stderr_console() -> Any:
 @click.option("--scheduler", metavar="ADDRESS", help="Render on a dask.distributed cluster.")
 @watch_options
 @timeout_option
+@progress_options
 @theme_options
 def render(
     inputs: tuple[str, ...],
@@ -265,6 +266,8 @@ def render(
     force: bool,
     scheduler: str | None,
     timeout: float,
+    quiet: bool,
+    verbose: bool,
     **theme: Any,
 ) -> None:
     """Render guides (files, folders or globs) to PDF briefs or self-contained HTML."""
@@ -279,7 +282,7 @@ def render(
     out = output or load_config().output or Path("out")
     if theme.get("watch"):
         return run_watch(inputs, out, options, fmt, single, jobs=jobs, **theme)
-    with batch_progress(len(selection.paths), "Rendering") as progress:
+    with batch_progress(len(selection.paths), "Rendering", quiet=quiet) as progress:
         result = render_batch(
             list(selection.paths),
             out,
@@ -292,7 +295,7 @@ def render(
             scheduler=scheduler,
             timeout=timeout or None,
         )
-    report(result)
+    report(result, verbose=verbose)
     rendered, failed = result.count("rendered"), len(result.failed) + len(selection.missing)
     removed = f", {len(result.removed)} removed" if result.removed else ""
     click.echo(
@@ -328,6 +331,7 @@ def render(
 )
 @click.option("--scheduler", metavar="ADDRESS", help="Render on a dask.distributed cluster.")
 @timeout_option
+@progress_options
 @theme_options
 def packet(
     inputs: tuple[str, ...],
@@ -338,6 +342,8 @@ def packet(
     jobs: int | None,
     scheduler: str | None,
     timeout: float,
+    quiet: bool,
+    verbose: bool,
     **theme: Any,
 ) -> None:
     """Bundle guides into one PDF packet: cover, contents, overview table, then every guide."""
@@ -350,7 +356,7 @@ def packet(
     options = build_options(**theme)
     run: dict[str, Any] = {"jobs": jobs, "scheduler": scheduler, "timeout": timeout or None}
     paths = list(selection.paths)
-    with batch_progress(len(paths), "Rendering parts") as progress:
+    with batch_progress(len(paths), "Rendering parts", quiet=quiet) as progress:
         if group_by:
             folder = output or load_config().output or Path("out")
             if folder.suffix.lower() == ".pdf":
