@@ -11,6 +11,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -203,13 +204,19 @@ class Workers:
         theme: ThemeBundle | None = None,
         on_result: Callable[[int, TaskResult], None] | None = None,
     ) -> list[TaskResult]:
-        """Run `fn(task, theme)` for every task; results in task order. Never raises for one task."""
+        """Run `fn(task, theme)` for every task; results in task order. Never raises for one task.
+
+        With `on_result`, each result is handed over as it arrives and only its outcome is kept (the
+        returned results carry no data), so a long batch's memory does not grow with its outputs.
+        """
         results: list[TaskResult | None] = [None] * len(tasks)
 
         def finish(index: int, result: TaskResult) -> None:
-            results[index] = result
-            if on_result is not None:
-                on_result(index, result)
+            if on_result is None:
+                results[index] = result
+                return
+            results[index] = replace(result, data=None)
+            on_result(index, result)
 
         if self.inline:
             for index, task in enumerate(tasks):
