@@ -15,7 +15,8 @@ from .currencies import is_currency
 from .errors import GuideError
 from .guide import Compensation, Guide, load_guide
 from .inputs import expand_inputs
-from .markup import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, URL_SCHEMES
+from .markup import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, URL_SCHEMES, live_link
+from .reading import MAX_RESOURCE_BYTES, read_limited, real_path
 from .timeouts import time_limit
 
 #: Fields a complete guide gives; each one missing is a warning.
@@ -108,7 +109,8 @@ def check_paths(
 ) -> CheckResult:
     """Expand INPUT arguments (files, folders, globs) like `render` does and check every guide found."""
     selection = expand_inputs(inputs)
-    findings = check_guides(selection.paths, as_of, allow_network=allow_network)
+    refused = tuple(Finding(path, None, None, "error", "refused", why) for path, why in selection.refused)
+    findings = refused + check_guides(selection.paths, as_of, allow_network=allow_network)
     return CheckResult(
         findings=findings, checked=tuple(str(p) for p in selection.paths), missing=selection.missing
     )
@@ -297,7 +299,10 @@ class _GuideCheck:
             yield self.finding("body", "warning", "removed-html", message, line)
         for url in scan.removed_links:
             line = self.body_line(re.escape(url))
-            yield self.finding("body", "warning", "removed-html", f"will be removed: link to {url}", line)
+            message = (
+                f"link to {url} will print as plain text (only http, https, mailto and #fragments stay links)"
+            )
+            yield self.finding("body", "warning", "removed-html", message, line)
         for src in scan.images:
             yield from self.image(src)
 
@@ -314,8 +319,8 @@ class _GuideCheck:
             message = f"will be removed: image source {src[:60]} ({scheme}: URLs are not allowed)"
             yield self.finding("body", "warning", "removed-html", message, line)
             return
-        folder = self.guide.path.parent.resolve()
-        target = (folder / unquote(parts.path)).resolve()
+        folder = real_path(self.guide.path.parent)
+        target = real_path(folder / unquote(parts.path))  # a symlink loop stays a path that is no file
         if not target.is_relative_to(folder):
             absolute = parts.path.startswith("/")
             message = f"image {src} is outside the guide's folder and will not be read"
@@ -329,7 +334,7 @@ class _GuideCheck:
         from .images import oversize_reason
 
         try:
-            reason = oversize_reason(target.read_bytes())
+            reason = oversize_reason(read_limited(target, MAX_RESOURCE_BYTES))
         except OSError as exc:
             reason = f"cannot read: {exc.strerror or exc}"
         if reason:
@@ -375,7 +380,7 @@ class _TagCollector(HTMLParser):
                 scheme = urlsplit(value.strip()).scheme.lower()
                 if tag == "img":
                     self.images.setdefault(value.strip(), None)
-                elif scheme and scheme not in URL_SCHEMES:
+                elif not live_link(value) if tag == "a" else scheme and scheme not in URL_SCHEMES:
                     self.links.setdefault(value.strip(), None)
 
 
