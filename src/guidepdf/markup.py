@@ -84,6 +84,9 @@ ALLOWED_CLASSES = {
 URL_SCHEMES = frozenset({"http", "https"})
 #: Schemes a link may use to stay live; anything else (relative, `//host`, `file:`) becomes plain text.
 LINK_SCHEMES = frozenset({"http", "https", "mailto"})
+#: Body elements nested deeper than this are refused: WeasyPrint's layout recurses per level and
+#: runs out of stack at about 120; no guide needs more than a dozen.
+MAX_NESTING = 64
 #: Elements removed together with their content, not just unwrapped.
 CLEAN_CONTENT_TAGS = frozenset(
     {
@@ -161,7 +164,25 @@ def render_body(
     raw = _CALLOUT_RE.sub(r'<blockquote class="callout"><p><strong>\1:</strong>', raw)
     raw = _LINK_RE.sub(_mark_external, raw)
     safe = sanitize(raw)
+    depth = nesting_depth(safe)
+    if depth > MAX_NESTING:
+        raise RenderError(f"the body nests elements {depth} levels deep, over the limit of {MAX_NESTING}")
     return Body(html=safe, headings=tuple(_headings(safe)))
+
+
+_TAG_RE = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)\b[^>]*?(/?)>")
+_VOID_TAGS = frozenset({"br", "hr", "img", "wbr"})
+
+
+def nesting_depth(fragment: str) -> int:
+    """How deeply elements nest in sanitized HTML (well-formed: every element the sanitizer keeps closes)."""
+    depth = deepest = 0
+    for closing, name, self_closing in _TAG_RE.findall(fragment):
+        if name.lower() in _VOID_TAGS or self_closing:
+            continue
+        depth = max(0, depth - 1) if closing else depth + 1
+        deepest = max(deepest, depth)
+    return deepest
 
 
 def sanitize(fragment: str) -> str:
