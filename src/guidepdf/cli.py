@@ -204,7 +204,7 @@ def select_guides(inputs: tuple[str, ...], *, required: bool = True, purpose: st
     report_missing(selection.missing)
     for path, reason in selection.refused:
         say(f"error: {path}: {reason}")
-    if required and not selection.paths:
+    if required and not selection.paths and not selection.refused:
         raise UsageError(f"no guides selected{purpose}: " + (", ".join(inputs) or "give INPUT guides"))
     return selection
 
@@ -579,6 +579,8 @@ def email(
     except mail.MailError as exc:
         raise UsageError(str(exc)) from None
     selection = select_guides(inputs, required=recipients is None)
+    if recipients is None and not selection.paths:  # every guide refused: no message without them
+        raise UsageError("no guides selected: " + ", ".join(inputs))
     settings = None
     if smtp is not None and not dry_run:
         host, port = mail.parse_server(smtp)

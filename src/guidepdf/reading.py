@@ -66,7 +66,7 @@ def refusal(path: Path | str) -> str | None:
     A path that does not exist (or loops) is not refused here: reading it reports the usual error.
     """
     if system_file(path):
-        return f"{real_path(path)} is a system file, not data"
+        return f"a system file ({real_path(path)}), not data"
     try:
         mode = os.stat(path).st_mode
     except (OSError, ValueError):
