@@ -186,7 +186,8 @@ def _refuse_surrogates(path: Path, text: str, raw: dict[str, Any], lines: dict[s
         found = _SURROGATE_RE.search(value)
         if found:
             message = f"contains a lone surrogate (\\u{ord(found.group()):04x}); write the character itself"
-            raise GuideError(path, message, field=where, line=lines.get(where))
+            shown = where.encode("utf-8", "backslashreplace").decode("utf-8")
+            raise GuideError(path, message, field=shown, line=lines.get(where))
     found = _SURROGATE_RE.search(text)
     if found:
         line = text.count("\n", 0, found.start()) + 1

@@ -34,7 +34,9 @@ def atomic_write(path: Path | str, data: bytes | str) -> Path:
         ) from None
     except OSError as exc:
         raise OutputError(path, exc.strerror or str(exc), exc.errno or 0) from None
-    payload = data.encode("utf-8") if isinstance(data, str) else data
+    # A file name that is not UTF-8 reaches text as lone surrogates: write those as \udcff escapes
+    # (which JSON reads back as the same name) rather than fail the whole write.
+    payload = data.encode("utf-8", "backslashreplace") if isinstance(data, str) else data
     try:
         _write(path, payload)
     except OSError as exc:  # disk full, quota, read-only: one line naming the file, nothing left behind
