@@ -25,13 +25,20 @@ class GuidepdfGroup(click.Group):
         try:
             return super().invoke(ctx)
         except UsageError as exc:
-            click.echo(f"error: {exc}", err=True)
+            say(f"error: {exc}")
             ctx.exit(2)
         except GuidepdfError as exc:
             if ctx.find_root().params.get("debug") or "--debug" in sys.argv:
                 raise
-            click.echo(f"error: {exc}", err=True)
+            say(f"error: {exc}")
             ctx.exit(1)
+
+
+def say(line: str) -> None:
+    """Print one line to stderr, control characters escaped: a file name cannot forge a second line."""
+    from .reading import escape_controls
+
+    click.echo(escape_controls(line), err=True)
 
 
 def parse_day(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
@@ -175,10 +182,18 @@ def run_watch(inputs: tuple[str, ...], out: Path, options: Any, fmt: str, single
         click.echo("stopped watching", err=True)
 
 
+def check_output(path: Path, *, folder: bool) -> None:
+    """Refuse, before any work, an -o that exists as a file where a folder is needed, or the reverse."""
+    if folder and path.exists() and not path.is_dir():
+        raise UsageError(f"-o {path}: is a file, but a folder is needed here")
+    if not folder and path.is_dir():
+        raise UsageError(f"-o {path}: is a folder, but a file name is needed here")
+
+
 def report_missing(missing: Iterable[str]) -> None:
     """One `error:` line per INPUT argument that matched no guide."""
     for item in missing:
-        click.echo(f"error: {item}: no such file, folder or matching guide", err=True)
+        say(f"error: {item}: no such file, folder or matching guide")
 
 
 def select_guides(inputs: tuple[str, ...], *, required: bool = True, purpose: str = "") -> Any:
@@ -187,7 +202,9 @@ def select_guides(inputs: tuple[str, ...], *, required: bool = True, purpose: st
 
     selection = expand_inputs(inputs)
     report_missing(selection.missing)
-    if required and not selection.paths:
+    for path, reason in selection.refused:
+        say(f"error: {path}: {reason}")
+    if required and not selection.paths and not selection.refused:
         raise UsageError(f"no guides selected{purpose}: " + (", ".join(inputs) or "give INPUT guides"))
     return selection
 
@@ -197,12 +214,12 @@ def report(result: Any, *, verbose: bool = False) -> None:
     from .progress import summarise_clashes
 
     for line in summarise_clashes(result.clashes, result.items, verbose=verbose):
-        click.echo(f"warning: {line}", err=True)
+        say(f"warning: {line}")
     for item in result.items:
         if item.status == "failed":
-            click.echo(f"error: {item.error}", err=True)
+            say(f"error: {item.error}")
         for url in dict.fromkeys(item.refused):
-            click.echo(f"warning: {item.source}: not fetched: {url}", err=True)
+            say(f"warning: {item.source}: not fetched: {url}")
 
 
 def timeout_option(func: Any) -> Any:
@@ -280,6 +297,7 @@ def render(
     if single and output is not None and output.suffix.lower() != f".{fmt}":
         raise UsageError(f"-o {output}: the name does not match --format {fmt}")
     out = output or load_config().output or Path("out")
+    check_output(out, folder=not single)
     if theme.get("watch"):
         return run_watch(inputs, out, options, fmt, single, jobs=jobs, **theme)
     with batch_progress(len(selection.paths), "Rendering", quiet=quiet) as progress:
@@ -297,6 +315,7 @@ def render(
         )
     report(result, verbose=verbose)
     rendered, failed = result.count("rendered"), len(result.failed) + len(selection.missing)
+    failed += len(selection.refused)
     removed = f", {len(result.removed)} removed" if result.removed else ""
     click.echo(
         f"{rendered} rendered, {result.count('skipped')} skipped, {failed} failed{removed} "
@@ -361,6 +380,7 @@ def packet(
             folder = output or load_config().output or Path("out")
             if folder.suffix.lower() == ".pdf":
                 raise UsageError(f"-o {folder}: with --group-by, -o names a folder")
+            check_output(folder, folder=True)
             made, failed = make_grouped_packets(
                 paths,
                 group_by,
@@ -377,6 +397,7 @@ def packet(
             target = output or (load_config().output or Path("out")) / "packet.pdf"
             if target.suffix.lower() != ".pdf":
                 raise UsageError(f"-o {target}: a packet is one .pdf file (use --group-by for a folder)")
+            check_output(target, folder=False)
             result = make_packet(
                 paths,
                 options,
@@ -392,9 +413,9 @@ def packet(
     for _, result in made:
         errors.update({item.source: item.error for item in result.failed})
         for source, url in dict.fromkeys(result.refused):
-            click.echo(f"warning: {source}: not fetched: {url}", err=True)
+            say(f"warning: {source}: not fetched: {url}")
     for error in errors.values():
-        click.echo(f"error: {error}", err=True)
+        say(f"error: {error}")
     written = 0
     for path, result in made:
         if result.pdf is None:
@@ -404,7 +425,7 @@ def packet(
         click.echo(f"{path}: {len(result.sources)} guides, {result.pages} pages", err=True)
     if not written:
         click.echo("error: no packet written: no guide could be used", err=True)
-    if errors or selection.missing or not written:
+    if errors or selection.missing or selection.refused or not written:
         sys.exit(1)
 
 
@@ -457,16 +478,17 @@ def check(inputs: tuple[str, ...], fmt: str, strict: bool, as_of: date | None, a
 
     from .check import check_paths
     from .config import load_config
+    from .reading import escape_controls
 
     result = check_paths(inputs, as_of or load_config().as_of, allow_network=allow_network)
     report_missing(result.missing)
-    if not result.checked:
+    if not result.checked and not result.errors:
         raise UsageError("no guides selected: " + ", ".join(inputs))
     if fmt == "json":
         click.echo(json.dumps([f.as_dict() for f in result.findings], indent=2, ensure_ascii=False))
     else:
         for finding in result.findings:
-            click.echo(str(finding))
+            click.echo(escape_controls(str(finding)))
     errors, warnings = len(result.errors), len(result.warnings)
     click.echo(f"{len(result.checked)} checked, {errors} errors, {warnings} warnings", err=True)
     if errors or result.missing or (strict and warnings):
@@ -563,6 +585,8 @@ def email(
     except mail.MailError as exc:
         raise UsageError(str(exc)) from None
     selection = select_guides(inputs, required=recipients is None)
+    if recipients is None and not selection.paths:  # every guide refused: no message without them
+        raise UsageError("no guides selected: " + ", ".join(inputs))
     settings = None
     if smtp is not None and not dry_run:
         host, port = mail.parse_server(smtp)
@@ -594,10 +618,10 @@ def email(
         max_size=mail.parse_size(max_size),
     )
     for line in (*row_errors, *plan.errors):
-        click.echo(f"error: {line}", err=True)
+        say(f"error: {line}")
     for line in plan.warnings:
-        click.echo(f"warning: {line}", err=True)
-    failed = len(row_errors) + len(plan.errors) + len(selection.missing)
+        say(f"warning: {line}")
+    failed = len(row_errors) + len(plan.errors) + len(selection.missing) + len(selection.refused)
     if settings is None:
         messages = plan.messages
         if dry_run and smtp is not None:
@@ -612,7 +636,7 @@ def email(
         result = mail.send_messages(plan.messages, settings, log=log_file, resend_uncertain=resend_uncertain)
         for item in result.deliveries:
             if not item.delivered and item.status != "not-sent":
-                click.echo(f"error: {item.label}: {item.status}: {item.detail}", err=True)
+                say(f"error: {item.label}: {item.status}: {item.detail}")
         if result.stopped:
             click.echo(f"error: {result.stopped} ({result.count('not-sent')} not sent)", err=True)
         undelivered = len(result.undelivered) + (1 if result.stopped and not result.undelivered else 0)

@@ -6,6 +6,7 @@ import html
 import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import markdown
 import nh3
@@ -85,6 +86,11 @@ ALLOWED_CLASSES = {
     "blockquote": {"callout"},
 }
 URL_SCHEMES = frozenset({"http", "https"})
+#: Schemes a link may use to stay live; anything else (relative, `//host`, `file:`) becomes plain text.
+LINK_SCHEMES = frozenset({"http", "https", "mailto"})
+#: Body elements nested deeper than this are refused: WeasyPrint's layout recurses per level and
+#: runs out of stack at about 120; no guide needs more than a dozen.
+MAX_NESTING = 64
 #: Elements removed together with their content, not just unwrapped.
 CLEAN_CONTENT_TAGS = frozenset(
     {
@@ -184,7 +190,25 @@ def render_body(
     raw = _LINK_RE.sub(_mark_external, raw)
     raw = _TASK_RE.sub(_task_box, raw)
     safe = sanitize(raw)
+    depth = nesting_depth(safe)
+    if depth > MAX_NESTING:
+        raise RenderError(f"the body nests elements {depth} levels deep, over the limit of {MAX_NESTING}")
     return Body(html=safe, headings=tuple(_headings(safe)))
+
+
+_TAG_RE = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)\b[^>]*?(/?)>")
+_VOID_TAGS = frozenset({"br", "hr", "img", "wbr"})
+
+
+def nesting_depth(fragment: str) -> int:
+    """How deeply elements nest in sanitized HTML (well-formed: every element the sanitizer keeps closes)."""
+    depth = deepest = 0
+    for closing, name, self_closing in _TAG_RE.findall(fragment):
+        if name.lower() in _VOID_TAGS or self_closing:
+            continue
+        depth = max(0, depth - 1) if closing else depth + 1
+        deepest = max(deepest, depth)
+    return deepest
 
 
 def sanitize(fragment: str) -> str:
@@ -195,10 +219,33 @@ def sanitize(fragment: str) -> str:
         clean_content_tags=set(CLEAN_CONTENT_TAGS),
         attributes={k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},
         allowed_classes={k: set(v) for k, v in ALLOWED_CLASSES.items()},
-        url_schemes=set(URL_SCHEMES),
+        url_schemes=set(URL_SCHEMES | LINK_SCHEMES),
+        attribute_filter=_keep_attribute,
         link_rel="noopener noreferrer",
         strip_comments=True,
     )
+
+
+def live_link(href: str) -> bool:
+    """True for the hrefs a brief keeps as links: http(s) with a host, mailto, and its own `#fragments`.
+
+    A relative or protocol-relative (`//host/x`) href would resolve against the guide's folder as a
+    `file:` link to the reader's disk; those, `file:` and every other scheme become plain text.
+    """
+    href = href.strip()
+    if href.startswith("#"):
+        return True
+    parts = urlsplit(href)
+    scheme = parts.scheme.lower()
+    if scheme == "mailto":
+        return bool(parts.path)
+    return scheme in ("http", "https") and bool(parts.netloc)
+
+
+def _keep_attribute(element: str, attribute: str, value: str) -> str | None:
+    if element == "a" and attribute == "href" and not live_link(value):
+        return None  # the <a> stays, without an href: its text reads as plain text
+    return value
 
 
 def _drop_leading_title(raw: str, title: str | None) -> str:

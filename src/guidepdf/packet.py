@@ -23,10 +23,11 @@ from typing import Any
 from ._version import __version__
 from .batch import ItemResult, read_manifest
 from .errors import GuidepdfError, RenderError, UsageError
-from .guide import Guide, load_guide, slugify
+from .guide import MAX_BYTES, Guide, load_guide, slugify
 from .inputs import plan_names
 from .options import RenderOptions
 from .output import atomic_write
+from .reading import read_limited
 from .tasks import (
     PageTask,
     RenderTask,
@@ -166,7 +167,7 @@ def packet_options(options: RenderOptions | None) -> RenderOptions:
 def _guide_bytes(guide: Guide) -> bytes:
     with contextlib.suppress(OSError):
         if guide.path.is_file():
-            return guide.path.read_bytes()
+            return read_limited(guide.path, MAX_BYTES)
     return guide.source.encode("utf-8")
 
 
