@@ -6,6 +6,7 @@ import contextlib
 import csv
 import hashlib
 import io
+import ipaddress
 import json
 import logging
 import os
@@ -124,7 +125,8 @@ class SmtpSettings:
             raise UsageError(f"--tls: expected starttls, ssl or none, got {self.tls!r}")
         if self.user and self.password is None:
             raise UsageError("--user needs the password in the environment variable GUIDEPDF_SMTP_PASSWORD")
-        if self.user and self.tls == "none" and not _is_loopback(self.host):
+        if self.user and self.tls == "none" and _is_remote_address(self.host):
+            # A name is judged after connecting, by the peer's address (see `_connect`).
             raise UsageError(
                 f"refusing to send the password for {self.user} unencrypted to {self.host}: "
                 "use --tls starttls or --tls ssl"
@@ -223,8 +225,34 @@ def _one_line(text: str | None) -> str:
     return " ".join(str(text or "").split())
 
 
-def _is_loopback(host: str) -> bool:
-    return host in ("localhost", "::1") or host.startswith("127.")
+def _is_remote_address(host: str) -> bool:
+    """True for an IP address literal that is not loopback; names are never judged by their spelling."""
+    try:
+        address = ipaddress.ip_address(host.strip("[]").split("%")[0])
+    except ValueError:
+        return False
+    return not _loopback(address)
+
+
+def _loopback(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped  # ::ffff:127.0.0.1 is loopback, ::ffff:192.0.2.1 is not
+    return address.is_loopback
+
+
+def peer_is_loopback(sock: Any) -> bool:
+    """True when the connected socket's peer address is a loopback address (127/8, ::1, mapped too)."""
+    try:
+        peer = sock.getpeername()
+    except (OSError, AttributeError):
+        return False
+    if not isinstance(peer, tuple) or not peer or not isinstance(peer[0], str):
+        return False
+    try:
+        address = ipaddress.ip_address(peer[0].split("%")[0])
+    except ValueError:
+        return False
+    return _loopback(address)
 
 
 def parse_size(text: str | int) -> int:
@@ -817,6 +845,13 @@ def _connect(settings: SmtpSettings) -> smtplib.SMTP:
                 )
             smtp.starttls(context=_tls_context(settings))
             smtp.ehlo()
+        if settings.user and settings.tls == "none" and not peer_is_loopback(smtp.sock):
+            # Judged by where the socket actually goes: `127.evil.example` may resolve anywhere.
+            raise MailError(
+                f"refusing to send the password for {settings.user} unencrypted to {host}:{port}: "
+                f"it connected to {_peer_text(smtp.sock)}, not a loopback address; "
+                "use --tls starttls or --tls ssl"
+            )
         if settings.user:
             _login(smtp, settings.user, settings.password or "")
     except MailError:
@@ -835,6 +870,13 @@ def _connect(settings: SmtpSettings) -> smtplib.SMTP:
         smtp.close()
         raise _Transient(f"{host}:{port}: {exc}") from None
     return smtp
+
+
+def _peer_text(sock: Any) -> str:
+    try:
+        return str(sock.getpeername()[0])
+    except (OSError, AttributeError, IndexError, TypeError):
+        return "an unknown address"
 
 
 def _login(smtp: smtplib.SMTP, user: str, password: str) -> None:
