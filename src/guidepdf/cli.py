@@ -34,6 +34,13 @@ class GuidepdfGroup(click.Group):
             ctx.exit(1)
 
 
+class _WarningLine(logging.Handler):
+    """Logs a record as a `warning: …` line on the current stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(f"warning: {record.getMessage()}", err=True)
+
+
 def parse_day(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
     """Click callback for YYYY-MM-DD options."""
     if value is None:
@@ -55,6 +62,11 @@ def main(ctx: click.Context, debug: bool) -> None:
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s: %(message)s"
     )
+    # A configuration file that is not trusted is reported the way the CLI reports warnings.
+    config_log = logging.getLogger("guidepdf.config")
+    if not config_log.handlers:
+        config_log.addHandler(_WarningLine())
+        config_log.propagate = False
     if not debug:
         # WeasyPrint reports every refused fetch; guidepdf reports them itself, once per guide.
         logging.getLogger("weasyprint").setLevel(logging.CRITICAL)
