@@ -135,7 +135,7 @@ def test_a_config_that_is_a_fifo_is_passed_over_not_read(shared: Path) -> None:
     code, output = render()
     assert code == 0, output
     assert "Planted theme" not in text_of(shared / "out" / BRIEF)
-    with pytest.raises(ConfigError, match="guidepdf.toml: not a regular file"):
+    with pytest.raises(ConfigError, match=r"guidepdf\.toml: not a regular file"):
         load_config(shared / "guidepdf.toml")
 
 
