@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import hashlib
 import io
 import ipaddress
@@ -13,6 +14,7 @@ import os
 import re
 import smtplib
 import ssl
+import stat
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,7 +31,7 @@ from .errors import GuidepdfError, UsageError
 from .guide import Guide, load_guide, slugify
 from .inputs import expand_inputs, plan_names
 from .options import RenderOptions
-from .output import atomic_write
+from .output import atomic_write, read_own_file
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +44,8 @@ HTML_TEMPLATE = "email/message.html.j2"
 PACKET_NAME = "negotiation-packet.pdf"
 #: Log states after which the server may hold the message: resent only when asked to.
 UNCERTAIN = ("awaiting-reply", "uncertain")
+#: A send log is read with a bounded read; one larger than this was not written by guidepdf.
+MAX_LOG_BYTES = 1_000_000_000
 
 _LABEL_RE = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]?)i?b?\s*$", re.I)
@@ -655,11 +659,11 @@ class SendLog:
     def read(self) -> dict[str, dict[str, Any]]:
         """The last record for each key (empty when there is no log yet)."""
         try:
-            data = self.path.read_bytes()
+            data = read_own_file(self.path, MAX_LOG_BYTES)
         except FileNotFoundError:
             return {}
         except OSError as exc:
-            raise MailError(f"{self.path}: cannot read the send log: {exc.strerror or exc}") from None
+            raise MailError(f"{self.path}: cannot read the send log: {_log_problem(exc)}") from None
         records, _ = self._parse(data)
         latest: dict[str, dict[str, Any]] = {}
         for record in records:
@@ -680,7 +684,7 @@ class SendLog:
         """The as-of date of the newest record, so a re-run renders the same briefs (same keys)."""
         newest = None
         for record in self.read().values():
-            if record.get("as_of") and (newest is None or record["time"] > newest["time"]):
+            if record.get("as_of") and (newest is None or record.get("time", "") > newest.get("time", "")):
                 newest = record
         return date.fromisoformat(newest["as_of"]) if newest else None
 
@@ -697,10 +701,11 @@ class SendLog:
                 continue
             try:
                 record = json.loads(line)
-                if not isinstance(record, dict) or "key" not in record or "status" not in record:
+                if not _is_record(record):
                     raise ValueError("not a record")
-            except ValueError:
-                if last or (number == len(lines) - 1 and not lines[-1]):
+            except (ValueError, RecursionError):
+                torn = last or (number == len(lines) - 1 and not lines[-1])
+                if torn and line.lstrip().startswith(b"{"):
                     break  # torn by a crash mid-write: that record was never made durable
                 raise MailError(
                     f"{self.path}: line {number}: not a send-log record; fix or move the log "
@@ -715,7 +720,18 @@ class SendLog:
     def open(self) -> None:
         """Lock the log for this run and cut off a torn last line."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(self.path, "a+b")  # noqa: SIM115 - held open for the run, closed in close()
+        # Never through a link, never a FIFO or device: the log is truncated and appended to.
+        flags = (
+            os.O_RDWR | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+        )
+        try:
+            fd = os.open(self.path, flags | os.O_NONBLOCK, 0o666)
+        except OSError as exc:
+            raise MailError(f"{self.path}: cannot open the send log: {_log_problem(exc)}") from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise MailError(f"{self.path}: the send log is not a regular file; move it away")
+        handle = os.fdopen(fd, "a+b")
         try:
             _lock(handle, self.path)
             handle.seek(0)
@@ -752,6 +768,30 @@ class SendLog:
             os.fsync(self._handle.fileno())
         except OSError as exc:
             raise MailError(f"{self.path}: cannot write the send log: {exc.strerror or exc}") from None
+
+
+def _is_record(record: Any) -> bool:
+    """A send-log record: a key and status as text; time and as_of, when present, as text dates."""
+    if not isinstance(record, dict):
+        return False
+    if not isinstance(record.get("key"), str) or not isinstance(record.get("status"), str):
+        return False
+    if not isinstance(record.get("time", ""), str):
+        return False
+    as_of = record.get("as_of")
+    if as_of is None:
+        return True
+    try:
+        date.fromisoformat(as_of)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _log_problem(exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return "it is a symbolic link; guidepdf never writes its log through a link (move it away)"
+    return str(exc.strerror or exc)
 
 
 def _lock(handle: Any, path: Path) -> None:
