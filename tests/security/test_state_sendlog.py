@@ -1,4 +1,4 @@
-"""A send log that is a link, a FIFO or tampered: one error line, never truncated, written through or a crash."""
+"""A send log that is a link, a FIFO or tampered: one error line; never truncated or written through."""
 
 from __future__ import annotations
 
