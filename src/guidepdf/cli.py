@@ -41,6 +41,13 @@ def say(line: str) -> None:
     click.echo(escape_controls(line), err=True)
 
 
+class _WarningLine(logging.Handler):
+    """Logs a record as a `warning: …` line on the current stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        say(f"warning: {record.getMessage()}")
+
+
 def parse_day(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
     """Click callback for YYYY-MM-DD options."""
     if value is None:
@@ -62,6 +69,11 @@ def main(ctx: click.Context, debug: bool) -> None:
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s: %(message)s"
     )
+    # A configuration file that is not trusted is reported the way the CLI reports warnings.
+    config_log = logging.getLogger("guidepdf.config")
+    if not config_log.handlers:
+        config_log.addHandler(_WarningLine())
+        config_log.propagate = False
     if not debug:
         # WeasyPrint reports every refused fetch; guidepdf reports them itself, once per guide.
         logging.getLogger("weasyprint").setLevel(logging.CRITICAL)
@@ -547,6 +559,14 @@ def check(inputs: tuple[str, ...], fmt: str, strict: bool, as_of: date | None, a
 )
 @click.option("--resend-uncertain", is_flag=True, help="Resend messages that may have been delivered.")
 @click.option("--max-size", default="20MB", show_default=True, help="Largest encoded message accepted.")
+@click.option(
+    "--render-timeout",
+    type=click.FloatRange(min=0),
+    default=120.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Stop a brief (or a message's email templates) that takes longer to render (0: no limit).",
+)
 @theme_options
 def email(
     inputs: tuple[str, ...],
@@ -567,6 +587,7 @@ def email(
     dry_run: bool,
     resend_uncertain: bool,
     max_size: str,
+    render_timeout: float,
     **theme: Any,
 ) -> None:
     """Email briefs (or one --packet) to people: as .eml files, or over SMTP exactly once."""
@@ -608,7 +629,10 @@ def email(
             raise UsageError(str(exc)) from None
         people = tuple(mail.Recipient(a.addr_spec, a.display_name) for a in addresses)
         row_errors = ()
-    plan = mail.plan_messages(
+    for line in row_errors:
+        say(f"error: {line}")
+    # Messages are built one at a time as they are written or sent: a long mail merge stays small.
+    stream = mail.MessageStream(
         selection.paths,
         people,
         sender=sender,
@@ -616,24 +640,33 @@ def email(
         options=options,
         packet=packet,
         max_size=mail.parse_size(max_size),
+        timeout=render_timeout or None,
     )
-    for line in (*row_errors, *plan.errors):
-        say(f"error: {line}")
-    for line in plan.warnings:
-        say(f"warning: {line}")
-    failed = len(row_errors) + len(plan.errors) + len(selection.missing) + len(selection.refused)
+
+    def report_stream() -> int:
+        for line in stream.errors:
+            say(f"error: {line}")
+        for line in stream.warnings:
+            say(f"warning: {line}")
+        return len(row_errors) + len(stream.errors) + len(selection.missing) + len(selection.refused)
+
     if settings is None:
-        messages = plan.messages
+        messages: Iterable[Any] = stream
+        skipped: list[str] = []  # keys only: the skipped messages themselves are let go
         if dry_run and smtp is not None:
-            messages = mail.SendLog(log_file).pending(plan.messages, resend_uncertain)
-            skipped = len(plan.messages) - len(messages)
-            click.echo(f"{skipped} already sent or possibly delivered (per {log_file})", err=True)
+            messages = mail.SendLog(log_file).select_pending(
+                stream, resend_uncertain, lambda m: skipped.append(m.key)
+            )
         target = eml or Path("out") / "email"
-        written = mail.write_eml(messages, target) if messages else ()
+        written = mail.write_eml(messages, target)
+        failed = report_stream()
+        if dry_run and smtp is not None:
+            click.echo(f"{len(skipped)} already sent or possibly delivered (per {log_file})", err=True)
         noun = "message" if len(written) == 1 else "messages"
         click.echo(f"{len(written)} {noun} written to {target}, {failed} failed", err=True)
     else:
-        result = mail.send_messages(plan.messages, settings, log=log_file, resend_uncertain=resend_uncertain)
+        result = mail.send_messages(stream, settings, log=log_file, resend_uncertain=resend_uncertain)
+        failed = report_stream()
         for item in result.deliveries:
             if not item.delivered and item.status != "not-sent":
                 say(f"error: {item.label}: {item.status}: {item.detail}")
