@@ -17,7 +17,16 @@ from .errors import GuideError
 from .figures import BodyRegion, read_body_figures
 from .guide import KNOWN_FIELDS, NUMBER_FIELDS, Compensation, Guide, load_guide
 from .inputs import expand_inputs
-from .markup import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, URL_SCHEMES
+from .markup import (
+    ALLOWED_ATTRIBUTES,
+    ALLOWED_TAGS,
+    MAX_NESTING,
+    URL_SCHEMES,
+    live_link,
+    nesting_depth,
+    sanitize,
+)
+from .reading import MAX_RESOURCE_BYTES, read_limited, real_path
 from .timeouts import time_limit
 
 #: Fields a complete guide gives; each one missing is a warning.
@@ -144,7 +153,8 @@ def check_paths(
 ) -> CheckResult:
     """Expand INPUT arguments (files, folders, globs) like `render` does and check every guide found."""
     selection = expand_inputs(inputs, exclude)
-    findings = check_guides(selection.paths, as_of, allow_network=allow_network)
+    refused = tuple(Finding(path, None, None, "error", "refused", why) for path, why in selection.refused)
+    findings = refused + check_guides(selection.paths, as_of, allow_network=allow_network)
     return CheckResult(
         findings=findings, checked=tuple(str(p) for p in selection.paths), missing=selection.missing
     )
@@ -171,6 +181,7 @@ class _GuideCheck:
         if not self.guide.source.strip():
             yield self.finding(None, "error", "empty", "the file is empty: nothing to render", 1)
             return
+        yield from self.duplicate_keys()
         yield from self.unknown_fields()
         yield from self.missing_fields()
         yield from self.dates()
@@ -178,6 +189,12 @@ class _GuideCheck:
         yield from self.regions()
         yield from self.body_figures()
         yield from self.body()
+
+    def duplicate_keys(self) -> Iterator[Finding]:
+        # YAML keeps the last of two equal keys without a word: the first value silently disappears.
+        for where, first, second in duplicate_keys(self.guide):
+            message = f"the key is given twice, on lines {first} and {second}; line {second} wins"
+            yield self.finding(where, "warning", "duplicate-key", message, second)
 
     def missing_fields(self) -> Iterator[Finding]:
         meta = self.guide.meta
@@ -388,6 +405,7 @@ class _GuideCheck:
         try:
             with time_limit(BODY_SECONDS, _BodyTooSlow):
                 scan = _scan_body(self.guide.body)
+                depth = nesting_depth(sanitize(scan.html))
         except _BodyTooSlow:
             message = (
                 f"the Markdown body takes over {BODY_SECONDS:g} s to convert (long runs of '[' or lists"
@@ -399,6 +417,9 @@ class _GuideCheck:
             message = "the Markdown body nests too deeply to convert"
             yield self.finding("body", "error", "body-too-complex", message, self.guide.body_line)
             return
+        if depth > MAX_NESTING:
+            message = f"the body nests elements {depth} levels deep, over the limit of {MAX_NESTING}"
+            yield self.finding("body", "error", "body-too-deep", message, self.guide.body_line)
         for tag in scan.removed_tags:
             yield self.finding(
                 "body", "warning", "removed-html", f"will be removed: <{tag}>", self.body_line(rf"<{tag}\b")
@@ -409,7 +430,10 @@ class _GuideCheck:
             yield self.finding("body", "warning", "removed-html", message, line)
         for url in scan.removed_links:
             line = self.body_line(re.escape(url))
-            yield self.finding("body", "warning", "removed-html", f"will be removed: link to {url}", line)
+            message = (
+                f"link to {url} will print as plain text (only http, https, mailto and #fragments stay links)"
+            )
+            yield self.finding("body", "warning", "removed-html", message, line)
         for src in scan.images:
             yield from self.image(src)
 
@@ -426,8 +450,8 @@ class _GuideCheck:
             message = f"will be removed: image source {src[:60]} ({scheme}: URLs are not allowed)"
             yield self.finding("body", "warning", "removed-html", message, line)
             return
-        folder = self.guide.path.parent.resolve()
-        target = (folder / unquote(parts.path)).resolve()
+        folder = real_path(self.guide.path.parent)
+        target = real_path(folder / unquote(parts.path))  # a symlink loop stays a path that is no file
         if not target.is_relative_to(folder):
             absolute = parts.path.startswith("/")
             message = f"image {src} is outside the guide's folder and will not be read"
@@ -441,7 +465,7 @@ class _GuideCheck:
         from .images import oversize_reason
 
         try:
-            reason = oversize_reason(target.read_bytes())
+            reason = oversize_reason(read_limited(target, MAX_RESOURCE_BYTES))
         except OSError as exc:
             reason = f"cannot read: {exc.strerror or exc}"
         if reason:
@@ -459,6 +483,7 @@ class _GuideCheck:
 class _BodyScan:
     """What the Markdown of a body turns into that matters before sanitizing: images and doomed HTML."""
 
+    html: str
     images: tuple[str, ...]
     removed_tags: tuple[str, ...]
     removed_attributes: tuple[tuple[str, str], ...]
@@ -487,7 +512,7 @@ class _TagCollector(HTMLParser):
                 scheme = urlsplit(value.strip()).scheme.lower()
                 if tag == "img":
                     self.images.setdefault(value.strip(), None)
-                elif scheme and scheme not in URL_SCHEMES:
+                elif not live_link(value) if tag == "a" else scheme and scheme not in URL_SCHEMES:
                     self.links.setdefault(value.strip(), None)
 
 
@@ -535,6 +560,7 @@ def _scan_body(body: str) -> _BodyScan:
     collector.feed(html)
     collector.close()
     return _BodyScan(
+        html=html,
         images=tuple(collector.images),
         removed_tags=tuple(collector.tags),
         removed_attributes=tuple(collector.attributes),
@@ -545,6 +571,14 @@ def _scan_body(body: str) -> _BodyScan:
 def field_lines(guide: Guide) -> dict[str, int]:
     """The file line of each front-matter field path (`compensation[1].base_low`), where known."""
     return guide.lines
+
+
+def duplicate_keys(guide: Guide) -> list[tuple[str, int, int]]:
+    """Keys given twice in one front-matter mapping: (field path, first line, repeated line).
+
+    Found by the loader's one parse of the front matter (see `Guide.duplicate_keys`).
+    """
+    return list(guide.duplicate_keys)
 
 
 def _num(value: float) -> str:
