@@ -15,7 +15,16 @@ from .currencies import is_currency
 from .errors import GuideError
 from .guide import Compensation, Guide, load_guide
 from .inputs import expand_inputs
-from .markup import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, URL_SCHEMES
+from .markup import (
+    ALLOWED_ATTRIBUTES,
+    ALLOWED_TAGS,
+    MAX_NESTING,
+    URL_SCHEMES,
+    live_link,
+    nesting_depth,
+    sanitize,
+)
+from .reading import MAX_RESOURCE_BYTES, read_limited, real_path
 from .timeouts import time_limit
 
 #: Fields a complete guide gives; each one missing is a warning.
@@ -108,7 +117,8 @@ def check_paths(
 ) -> CheckResult:
     """Expand INPUT arguments (files, folders, globs) like `render` does and check every guide found."""
     selection = expand_inputs(inputs)
-    findings = check_guides(selection.paths, as_of, allow_network=allow_network)
+    refused = tuple(Finding(path, None, None, "error", "refused", why) for path, why in selection.refused)
+    findings = refused + check_guides(selection.paths, as_of, allow_network=allow_network)
     return CheckResult(
         findings=findings, checked=tuple(str(p) for p in selection.paths), missing=selection.missing
     )
@@ -132,11 +142,18 @@ class _GuideCheck:
         return Finding(self.file, where, line, severity, code, message)
 
     def run(self) -> Iterator[Finding]:
+        yield from self.duplicate_keys()
         yield from self.missing_fields()
         yield from self.dates()
         yield from self.data_quality()
         yield from self.regions()
         yield from self.body()
+
+    def duplicate_keys(self) -> Iterator[Finding]:
+        # YAML keeps the last of two equal keys without a word: the first value silently disappears.
+        for where, first, second in duplicate_keys(self.guide):
+            message = f"the key is given twice, on lines {first} and {second}; line {second} wins"
+            yield self.finding(where, "warning", "duplicate-key", message, second)
 
     def missing_fields(self) -> Iterator[Finding]:
         meta = self.guide.meta
@@ -276,6 +293,7 @@ class _GuideCheck:
         try:
             with time_limit(BODY_SECONDS, _BodyTooSlow):
                 scan = _scan_body(self.guide.body)
+                depth = nesting_depth(sanitize(scan.html))
         except _BodyTooSlow:
             message = (
                 f"the Markdown body takes over {BODY_SECONDS:g} s to convert (long runs of '[' or lists"
@@ -287,6 +305,9 @@ class _GuideCheck:
             message = "the Markdown body nests too deeply to convert"
             yield self.finding("body", "error", "body-too-complex", message, self.guide.body_line)
             return
+        if depth > MAX_NESTING:
+            message = f"the body nests elements {depth} levels deep, over the limit of {MAX_NESTING}"
+            yield self.finding("body", "error", "body-too-deep", message, self.guide.body_line)
         for tag in scan.removed_tags:
             yield self.finding(
                 "body", "warning", "removed-html", f"will be removed: <{tag}>", self.body_line(rf"<{tag}\b")
@@ -297,7 +318,10 @@ class _GuideCheck:
             yield self.finding("body", "warning", "removed-html", message, line)
         for url in scan.removed_links:
             line = self.body_line(re.escape(url))
-            yield self.finding("body", "warning", "removed-html", f"will be removed: link to {url}", line)
+            message = (
+                f"link to {url} will print as plain text (only http, https, mailto and #fragments stay links)"
+            )
+            yield self.finding("body", "warning", "removed-html", message, line)
         for src in scan.images:
             yield from self.image(src)
 
@@ -314,8 +338,8 @@ class _GuideCheck:
             message = f"will be removed: image source {src[:60]} ({scheme}: URLs are not allowed)"
             yield self.finding("body", "warning", "removed-html", message, line)
             return
-        folder = self.guide.path.parent.resolve()
-        target = (folder / unquote(parts.path)).resolve()
+        folder = real_path(self.guide.path.parent)
+        target = real_path(folder / unquote(parts.path))  # a symlink loop stays a path that is no file
         if not target.is_relative_to(folder):
             absolute = parts.path.startswith("/")
             message = f"image {src} is outside the guide's folder and will not be read"
@@ -329,7 +353,7 @@ class _GuideCheck:
         from .images import oversize_reason
 
         try:
-            reason = oversize_reason(target.read_bytes())
+            reason = oversize_reason(read_limited(target, MAX_RESOURCE_BYTES))
         except OSError as exc:
             reason = f"cannot read: {exc.strerror or exc}"
         if reason:
@@ -347,6 +371,7 @@ class _GuideCheck:
 class _BodyScan:
     """What the Markdown of a body turns into that matters before sanitizing: images and doomed HTML."""
 
+    html: str
     images: tuple[str, ...]
     removed_tags: tuple[str, ...]
     removed_attributes: tuple[tuple[str, str], ...]
@@ -375,7 +400,7 @@ class _TagCollector(HTMLParser):
                 scheme = urlsplit(value.strip()).scheme.lower()
                 if tag == "img":
                     self.images.setdefault(value.strip(), None)
-                elif scheme and scheme not in URL_SCHEMES:
+                elif not live_link(value) if tag == "a" else scheme and scheme not in URL_SCHEMES:
                     self.links.setdefault(value.strip(), None)
 
 
@@ -393,6 +418,7 @@ def _scan_body(body: str) -> _BodyScan:
     collector.feed(html)
     collector.close()
     return _BodyScan(
+        html=html,
         images=tuple(collector.images),
         removed_tags=tuple(collector.tags),
         removed_attributes=tuple(collector.attributes),
@@ -409,6 +435,48 @@ def field_lines(guide: Guide) -> dict[str, int]:
         return _load_yaml(fm_text, guide.path, fm_line)[1] if fm_text.strip() else {}
     except GuideError:
         return {}
+
+
+def duplicate_keys(guide: Guide) -> list[tuple[str, int, int]]:
+    """Keys given twice in one front-matter mapping: (field path, first line, repeated line)."""
+    import yaml
+
+    from .guide import _Loader, _split
+
+    try:
+        fm_text, _body, fm_line, _ = _split(guide.source, guide.path)
+        if not fm_text.strip():
+            return []
+        loader = _Loader(fm_text)
+        try:
+            root = loader.get_single_node()
+        finally:
+            loader.dispose()
+    except (GuideError, yaml.YAMLError):
+        return []
+    found: list[tuple[str, int, int]] = []
+    # The loader already refused nesting past MAX_DEPTH and alias bombs, so a walk is bounded.
+    stack: list[tuple[Any, str]] = [(root, "")]
+    seen_nodes: set[int] = set()
+    while stack:
+        node, where = stack.pop()
+        if node is None or id(node) in seen_nodes:
+            continue
+        seen_nodes.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            first: dict[str, int] = {}
+            for key, value in node.value:
+                name = str(key.value) if isinstance(key, yaml.ScalarNode) else "?"
+                path = f"{where}.{name}" if where else name
+                line = fm_line + key.start_mark.line
+                if name in first:
+                    found.append((path, first[name], line))
+                else:
+                    first[name] = line
+                stack.append((value, path))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((item, f"{where}[{i}]") for i, item in enumerate(node.value))
+    return sorted(found, key=lambda item: item[2])
 
 
 def _num(value: float) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from . import __version__
+from ._version import __version__
 from .errors import GuidepdfError, UsageError
 
 log = logging.getLogger("guidepdf")
@@ -25,13 +25,27 @@ class GuidepdfGroup(click.Group):
         try:
             return super().invoke(ctx)
         except UsageError as exc:
-            click.echo(f"error: {exc}", err=True)
+            say(f"error: {exc}")
             ctx.exit(2)
         except GuidepdfError as exc:
             if ctx.find_root().params.get("debug") or "--debug" in sys.argv:
                 raise
-            click.echo(f"error: {exc}", err=True)
+            say(f"error: {exc}")
             ctx.exit(1)
+
+
+def say(line: str) -> None:
+    """Print one line to stderr, control characters escaped: a file name cannot forge a second line."""
+    from .reading import escape_controls
+
+    click.echo(escape_controls(line), err=True)
+
+
+class _WarningLine(logging.Handler):
+    """Logs a record as a `warning: …` line on the current stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        say(f"warning: {record.getMessage()}")
 
 
 def parse_day(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
@@ -55,6 +69,11 @@ def main(ctx: click.Context, debug: bool) -> None:
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s: %(message)s"
     )
+    # A configuration file that is not trusted is reported the way the CLI reports warnings.
+    config_log = logging.getLogger("guidepdf.config")
+    if not config_log.handlers:
+        config_log.addHandler(_WarningLine())
+        config_log.propagate = False
     if not debug:
         # WeasyPrint reports every refused fetch; guidepdf reports them itself, once per guide.
         logging.getLogger("weasyprint").setLevel(logging.CRITICAL)
@@ -175,10 +194,18 @@ def run_watch(inputs: tuple[str, ...], out: Path, options: Any, fmt: str, single
         click.echo("stopped watching", err=True)
 
 
+def check_output(path: Path, *, folder: bool) -> None:
+    """Refuse, before any work, an -o that exists as a file where a folder is needed, or the reverse."""
+    if folder and path.exists() and not path.is_dir():
+        raise UsageError(f"-o {path}: is a file, but a folder is needed here")
+    if not folder and path.is_dir():
+        raise UsageError(f"-o {path}: is a folder, but a file name is needed here")
+
+
 def report_missing(missing: Iterable[str]) -> None:
     """One `error:` line per INPUT argument that matched no guide."""
     for item in missing:
-        click.echo(f"error: {item}: no such file, folder or matching guide", err=True)
+        say(f"error: {item}: no such file, folder or matching guide")
 
 
 def select_guides(inputs: tuple[str, ...], *, required: bool = True, purpose: str = "") -> Any:
@@ -187,20 +214,24 @@ def select_guides(inputs: tuple[str, ...], *, required: bool = True, purpose: st
 
     selection = expand_inputs(inputs)
     report_missing(selection.missing)
-    if required and not selection.paths:
+    for path, reason in selection.refused:
+        say(f"error: {path}: {reason}")
+    if required and not selection.paths and not selection.refused:
         raise UsageError(f"no guides selected{purpose}: " + (", ".join(inputs) or "give INPUT guides"))
     return selection
 
 
-def report(result: Any) -> None:
-    """Print the per-guide problems of a batch: one `error:` line per failed guide."""
-    for source, new in result.clashes:
-        click.echo(f"warning: two guides want {source}; one is written as {new}", err=True)
+def report(result: Any, *, verbose: bool = False) -> None:
+    """Print the per-guide problems of a batch: one `error:` line per failed guide, name clashes summed up."""
+    from .progress import summarise_clashes
+
+    for line in summarise_clashes(result.clashes, result.items, verbose=verbose):
+        say(f"warning: {line}")
     for item in result.items:
         if item.status == "failed":
-            click.echo(f"error: {item.error}", err=True)
+            say(f"error: {item.error}")
         for url in dict.fromkeys(item.refused):
-            click.echo(f"warning: {item.source}: not fetched: {url}", err=True)
+            say(f"warning: {item.source}: not fetched: {url}")
 
 
 def timeout_option(func: Any) -> Any:
@@ -215,24 +246,22 @@ def timeout_option(func: Any) -> Any:
     )(func)
 
 
+def progress_options(func: Any) -> Any:
+    """--quiet and --verbose: how much a long command says while it runs."""
+    func = click.option(
+        "--verbose", "-v", is_flag=True, help="List every name clash and detail instead of a summary."
+    )(func)
+    return click.option("--quiet", "-q", is_flag=True, help="No progress bar or progress lines.")(func)
+
+
 @contextlib.contextmanager
-def batch_progress(total: int, label: str) -> Iterator[Callable[[Any], None]]:
-    """A per-guide callback drawing a progress bar on a terminal; silent otherwise."""
-    if total < 2 or not sys.stderr.isatty():
-        yield lambda item: None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+def batch_progress(total: int, label: str, *, quiet: bool = False) -> Iterator[Callable[[Any], None]]:
+    """A per-guide callback: a bar with rate and time left on a terminal, a line every few seconds
+    elsewhere, nothing with --quiet."""
+    from .progress import Progress, choose_mode
 
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=_stderr_console(), transient=True) as bar:
-        task = bar.add_task(label, total=total)
-        yield lambda item: bar.advance(task)
-
-
-def _stderr_console() -> Any:
-    from rich.console import Console
-
-    return Console(stderr=True)
+    with Progress(total, label, choose_mode(total, quiet=quiet)) as progress:
+        yield progress
 
 
 @main.command()
@@ -256,6 +285,7 @@ def _stderr_console() -> Any:
 @click.option("--scheduler", metavar="ADDRESS", help="Render on a dask.distributed cluster.")
 @watch_options
 @timeout_option
+@progress_options
 @theme_options
 def render(
     inputs: tuple[str, ...],
@@ -265,6 +295,8 @@ def render(
     force: bool,
     scheduler: str | None,
     timeout: float,
+    quiet: bool,
+    verbose: bool,
     **theme: Any,
 ) -> None:
     """Render guides (files, folders or globs) to PDF briefs or self-contained HTML."""
@@ -277,9 +309,10 @@ def render(
     if single and output is not None and output.suffix.lower() != f".{fmt}":
         raise UsageError(f"-o {output}: the name does not match --format {fmt}")
     out = output or load_config().output or Path("out")
+    check_output(out, folder=not single)
     if theme.get("watch"):
         return run_watch(inputs, out, options, fmt, single, jobs=jobs, **theme)
-    with batch_progress(len(selection.paths), "Rendering") as progress:
+    with batch_progress(len(selection.paths), "Rendering", quiet=quiet) as progress:
         result = render_batch(
             list(selection.paths),
             out,
@@ -292,8 +325,9 @@ def render(
             scheduler=scheduler,
             timeout=timeout or None,
         )
-    report(result)
+    report(result, verbose=verbose)
     rendered, failed = result.count("rendered"), len(result.failed) + len(selection.missing)
+    failed += len(selection.refused)
     removed = f", {len(result.removed)} removed" if result.removed else ""
     click.echo(
         f"{rendered} rendered, {result.count('skipped')} skipped, {failed} failed{removed} "
@@ -328,6 +362,7 @@ def render(
 )
 @click.option("--scheduler", metavar="ADDRESS", help="Render on a dask.distributed cluster.")
 @timeout_option
+@progress_options
 @theme_options
 def packet(
     inputs: tuple[str, ...],
@@ -338,6 +373,8 @@ def packet(
     jobs: int | None,
     scheduler: str | None,
     timeout: float,
+    quiet: bool,
+    verbose: bool,
     **theme: Any,
 ) -> None:
     """Bundle guides into one PDF packet: cover, contents, overview table, then every guide."""
@@ -350,11 +387,12 @@ def packet(
     options = build_options(**theme)
     run: dict[str, Any] = {"jobs": jobs, "scheduler": scheduler, "timeout": timeout or None}
     paths = list(selection.paths)
-    with batch_progress(len(paths), "Rendering parts") as progress:
+    with batch_progress(len(paths), "Rendering parts", quiet=quiet) as progress:
         if group_by:
             folder = output or load_config().output or Path("out")
             if folder.suffix.lower() == ".pdf":
                 raise UsageError(f"-o {folder}: with --group-by, -o names a folder")
+            check_output(folder, folder=True)
             made, failed = make_grouped_packets(
                 paths,
                 group_by,
@@ -371,6 +409,7 @@ def packet(
             target = output or (load_config().output or Path("out")) / "packet.pdf"
             if target.suffix.lower() != ".pdf":
                 raise UsageError(f"-o {target}: a packet is one .pdf file (use --group-by for a folder)")
+            check_output(target, folder=False)
             result = make_packet(
                 paths,
                 options,
@@ -386,9 +425,9 @@ def packet(
     for _, result in made:
         errors.update({item.source: item.error for item in result.failed})
         for source, url in dict.fromkeys(result.refused):
-            click.echo(f"warning: {source}: not fetched: {url}", err=True)
+            say(f"warning: {source}: not fetched: {url}")
     for error in errors.values():
-        click.echo(f"error: {error}", err=True)
+        say(f"error: {error}")
     written = 0
     for path, result in made:
         if result.pdf is None:
@@ -398,7 +437,7 @@ def packet(
         click.echo(f"{path}: {len(result.sources)} guides, {result.pages} pages", err=True)
     if not written:
         click.echo("error: no packet written: no guide could be used", err=True)
-    if errors or selection.missing or not written:
+    if errors or selection.missing or selection.refused or not written:
         sys.exit(1)
 
 
@@ -451,16 +490,17 @@ def check(inputs: tuple[str, ...], fmt: str, strict: bool, as_of: date | None, a
 
     from .check import check_paths
     from .config import load_config
+    from .reading import escape_controls
 
     result = check_paths(inputs, as_of or load_config().as_of, allow_network=allow_network)
     report_missing(result.missing)
-    if not result.checked:
+    if not result.checked and not result.errors:
         raise UsageError("no guides selected: " + ", ".join(inputs))
     if fmt == "json":
         click.echo(json.dumps([f.as_dict() for f in result.findings], indent=2, ensure_ascii=False))
     else:
         for finding in result.findings:
-            click.echo(str(finding))
+            click.echo(escape_controls(str(finding)))
     errors, warnings = len(result.errors), len(result.warnings)
     click.echo(f"{len(result.checked)} checked, {errors} errors, {warnings} warnings", err=True)
     if errors or result.missing or (strict and warnings):
@@ -519,6 +559,14 @@ def check(inputs: tuple[str, ...], fmt: str, strict: bool, as_of: date | None, a
 )
 @click.option("--resend-uncertain", is_flag=True, help="Resend messages that may have been delivered.")
 @click.option("--max-size", default="20MB", show_default=True, help="Largest encoded message accepted.")
+@click.option(
+    "--render-timeout",
+    type=click.FloatRange(min=0),
+    default=120.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Stop a brief (or a message's email templates) that takes longer to render (0: no limit).",
+)
 @theme_options
 def email(
     inputs: tuple[str, ...],
@@ -539,6 +587,7 @@ def email(
     dry_run: bool,
     resend_uncertain: bool,
     max_size: str,
+    render_timeout: float,
     **theme: Any,
 ) -> None:
     """Email briefs (or one --packet) to people: as .eml files, or over SMTP exactly once."""
@@ -557,6 +606,8 @@ def email(
     except mail.MailError as exc:
         raise UsageError(str(exc)) from None
     selection = select_guides(inputs, required=recipients is None)
+    if recipients is None and not selection.paths:  # every guide refused: no message without them
+        raise UsageError("no guides selected: " + ", ".join(inputs))
     settings = None
     if smtp is not None and not dry_run:
         host, port = mail.parse_server(smtp)
@@ -578,7 +629,10 @@ def email(
             raise UsageError(str(exc)) from None
         people = tuple(mail.Recipient(a.addr_spec, a.display_name) for a in addresses)
         row_errors = ()
-    plan = mail.plan_messages(
+    for line in row_errors:
+        say(f"error: {line}")
+    # Messages are built one at a time as they are written or sent: a long mail merge stays small.
+    stream = mail.MessageStream(
         selection.paths,
         people,
         sender=sender,
@@ -586,27 +640,36 @@ def email(
         options=options,
         packet=packet,
         max_size=mail.parse_size(max_size),
+        timeout=render_timeout or None,
     )
-    for line in (*row_errors, *plan.errors):
-        click.echo(f"error: {line}", err=True)
-    for line in plan.warnings:
-        click.echo(f"warning: {line}", err=True)
-    failed = len(row_errors) + len(plan.errors) + len(selection.missing)
+
+    def report_stream() -> int:
+        for line in stream.errors:
+            say(f"error: {line}")
+        for line in stream.warnings:
+            say(f"warning: {line}")
+        return len(row_errors) + len(stream.errors) + len(selection.missing) + len(selection.refused)
+
     if settings is None:
-        messages = plan.messages
+        messages: Iterable[Any] = stream
+        skipped: list[str] = []  # keys only: the skipped messages themselves are let go
         if dry_run and smtp is not None:
-            messages = mail.SendLog(log_file).pending(plan.messages, resend_uncertain)
-            skipped = len(plan.messages) - len(messages)
-            click.echo(f"{skipped} already sent or possibly delivered (per {log_file})", err=True)
+            messages = mail.SendLog(log_file).select_pending(
+                stream, resend_uncertain, lambda m: skipped.append(m.key)
+            )
         target = eml or Path("out") / "email"
-        written = mail.write_eml(messages, target) if messages else ()
+        written = mail.write_eml(messages, target)
+        failed = report_stream()
+        if dry_run and smtp is not None:
+            click.echo(f"{len(skipped)} already sent or possibly delivered (per {log_file})", err=True)
         noun = "message" if len(written) == 1 else "messages"
         click.echo(f"{len(written)} {noun} written to {target}, {failed} failed", err=True)
     else:
-        result = mail.send_messages(plan.messages, settings, log=log_file, resend_uncertain=resend_uncertain)
+        result = mail.send_messages(stream, settings, log=log_file, resend_uncertain=resend_uncertain)
+        failed = report_stream()
         for item in result.deliveries:
             if not item.delivered and item.status != "not-sent":
-                click.echo(f"error: {item.label}: {item.status}: {item.detail}", err=True)
+                say(f"error: {item.label}: {item.status}: {item.detail}")
         if result.stopped:
             click.echo(f"error: {result.stopped} ({result.count('not-sent')} not sent)", err=True)
         undelivered = len(result.undelivered) + (1 if result.stopped and not result.undelivered else 0)

@@ -14,6 +14,7 @@ import yaml
 from frontmatter.default_handlers import YAMLHandler
 
 from .errors import GuideError
+from .reading import TooLarge, read_limited
 
 #: Files larger than this are refused before any parsing.
 MAX_BYTES = 5_000_000
@@ -21,6 +22,8 @@ MAX_BYTES = 5_000_000
 MAX_VALUES = 100_000
 #: YAML nesting deeper than this is refused rather than recursed into.
 MAX_DEPTH = 64
+#: Money figures above this are refused: no pay range is that large, and 1e300 breaks formatting.
+MAX_FIGURE = 10**15
 
 NUMBER_FIELDS = (
     "base_low",
@@ -148,12 +151,9 @@ def load_guide(path: Path | str, *, max_bytes: int = MAX_BYTES) -> Guide:
     """Read and validate the guide at `path`; raise `GuideError` naming what is wrong."""
     path = Path(path)
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise GuideError(path, f"file is {size:,} bytes, over the {max_bytes:,}-byte limit")
-        data = path.read_bytes()
-    except GuideError:
-        raise
+        data = read_limited(path, max_bytes)  # a regular file only; /dev/zero or a FIFO cannot hang it
+    except TooLarge as exc:
+        raise GuideError(path, exc.strerror or str(exc)) from None
     except IsADirectoryError:
         raise GuideError(path, "is a folder, not a guide file") from None
     except OSError as exc:
@@ -174,7 +174,46 @@ def parse_guide(data: bytes | str, path: Path | str, *, max_bytes: int = MAX_BYT
 
     fm_text, body, fm_line, body_line = _split(text, path)
     raw, lines = _load_yaml(fm_text, path, fm_line) if fm_text.strip() else ({}, {})
+    _refuse_surrogates(path, text, raw, lines)
     return _build(path, text, body, body_line, raw, lines)
+
+
+def _refuse_surrogates(path: Path, text: str, raw: dict[str, Any], lines: dict[str, int]) -> None:
+    """Refuse lone surrogates (a YAML `"\\ud800"` escape, or text handed in as str): no file holds them."""
+    if not _SURROGATE_RE.search(text) and not _has_surrogate(raw):
+        return
+    for where, value in _walk(raw, ""):
+        found = _SURROGATE_RE.search(value)
+        if found:
+            message = f"contains a lone surrogate (\\u{ord(found.group()):04x}); write the character itself"
+            shown = where.encode("utf-8", "backslashreplace").decode("utf-8")
+            raise GuideError(path, message, field=shown, line=lines.get(where))
+    found = _SURROGATE_RE.search(text)
+    if found:
+        line = text.count("\n", 0, found.start()) + 1
+        raise GuideError(path, f"contains a lone surrogate (\\u{ord(found.group()):04x})", line=line)
+
+
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
+
+def _has_surrogate(value: Any) -> bool:
+    return any(_SURROGATE_RE.search(text) for _, text in _walk(value, ""))
+
+
+def _walk(value: Any, where: str) -> Iterator[tuple[str, str]]:
+    """Every key and string value in the front matter, with its field path."""
+    if isinstance(value, str):
+        yield where, value
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            name = str(key)
+            path = f"{where}.{name}" if where else name
+            yield path, name
+            yield from _walk(item, path)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _walk(item, f"{where}[{i}]")
 
 
 def _decode(data: bytes, path: Path) -> str:
@@ -212,8 +251,17 @@ class _Loader(yaml.SafeLoader):
         except (ValueError, OverflowError):
             return self.construct_scalar(node)
 
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> Any:
+        # Python refuses to parse ints of thousands of digits; such a "number" stays text, so the
+        # field check reports it on one line instead of a ValueError escaping.
+        try:
+            return super().construct_yaml_int(node)
+        except ValueError:
+            return self.construct_scalar(node)
+
 
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
+_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
 
 
 def _load_yaml(fm_text: str, path: Path, first_line: int) -> tuple[dict[str, Any], dict[str, int]]:
@@ -318,6 +366,7 @@ class _Checker:
             return None
         if isinstance(value, bool) or not isinstance(value, int | float | str):
             raise self.fail(where, f"expected a number, got {_kind(value)}")
+        given = value
         if isinstance(value, str):
             cleaned = value.strip().replace(",", "").replace("_", "").replace(" ", "")
             if not cleaned:
@@ -326,9 +375,14 @@ class _Checker:
                 value = float(cleaned)
             except ValueError:
                 raise self.fail(where, f"expected a number, got {_kind(value)}") from None
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an int of hundreds of digits
+            number = math.inf
         if not math.isfinite(number):
-            raise self.fail(where, f"expected a number, got {value}")
+            raise self.fail(where, f"expected a number, got {_kind(given)}")
+        if abs(number) > MAX_FIGURE:
+            raise self.fail(where, f"expected a number up to {MAX_FIGURE:.0e}, got {_kind(given)}")
         if number < 0:
             raise self.fail(where, f"expected a number of zero or more, got {_kind(value)}")
         return int(number) if number.is_integer() else number

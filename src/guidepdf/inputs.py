@@ -7,6 +7,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from .reading import real_path, refusal
+
 #: Extensions picked up when a folder is given (a file named directly may have any extension).
 GUIDE_SUFFIXES = (".md", ".markdown", ".txt")
 _GLOB_CHARS = set("*?[")
@@ -18,32 +20,67 @@ class Selection:
 
     paths: tuple[Path, ...]
     missing: tuple[str, ...]
+    #: Files found but not used (a symlink out of the folder given, a FIFO…): (path, why).
+    refused: tuple[tuple[str, str], ...] = ()
 
 
 def expand_inputs(inputs: Iterable[str | Path]) -> Selection:
-    """Files as given, folders recursively (`*.md`, `*.markdown`, `*.txt`), globs expanded; sorted."""
+    """Files as given, folders recursively (`*.md`, `*.markdown`, `*.txt`), globs expanded; sorted.
+
+    A file found in a folder or by a glob that resolves outside that folder (a symlink out), or that
+    is not a regular file (a FIFO, a device, a `/proc` entry), is refused: it is listed in `refused`.
+    """
     found: dict[Path, None] = {}
     missing: list[str] = []
+    refused: dict[tuple[str, str], None] = {}
     for item in inputs:
         text = str(item)
         path = Path(text)
+        root: Path | None = None
         if path.is_dir():
-            matches = sorted(
-                p
-                for p in path.rglob("*")
-                if p.suffix.lower() in GUIDE_SUFFIXES and p.is_file() and not _hidden(p, path)
+            root = path
+            candidates = sorted(
+                p for p in path.rglob("*") if p.suffix.lower() in GUIDE_SUFFIXES and not _hidden(p, path)
             )
-        elif path.exists():
-            matches = [path]
+        elif path.exists() or path.is_symlink():
+            candidates = [path]
         elif _GLOB_CHARS & set(text):
-            matches = sorted(Path(p) for p in glob.glob(text, recursive=True) if Path(p).is_file())
+            root = _glob_root(text)
+            candidates = sorted(Path(p) for p in glob.glob(text, recursive=True))
         else:
-            matches = []
-        if not matches:
+            candidates = []
+        matches = []
+        problems = []
+        for candidate in candidates:
+            problem = _refusal(candidate, root)
+            if problem:
+                problems.append((str(candidate), problem))
+            elif candidate.is_file():
+                matches.append(candidate)
+        refused.update(dict.fromkeys(problems))
+        if not matches and not problems:
             missing.append(text)
         for match in matches:
             found.setdefault(match, None)
-    return Selection(paths=tuple(found), missing=tuple(missing))
+    return Selection(paths=tuple(found), missing=tuple(missing), refused=tuple(refused))
+
+
+def _glob_root(pattern: str) -> Path:
+    """The folder a glob searches: its leading parts without wildcards."""
+    parts = Path(pattern).parts
+    fixed = next((i for i, part in enumerate(parts) if _GLOB_CHARS & set(part)), len(parts))
+    return Path(*parts[:fixed]) if fixed else Path(".")
+
+
+def _refusal(path: Path, root: Path | None) -> str | None:
+    """Why a found file is not used as a guide, or None. Folders and broken links are skipped, not refused."""
+    if path.is_dir():
+        return None
+    real = real_path(path)
+    if root is not None and not real.is_relative_to(real_path(root)):
+        return f"links outside {root} (to {real}); not read"
+    reason = refusal(path)
+    return f"{reason}; not read" if reason else None
 
 
 def _hidden(path: Path, root: Path) -> bool:
@@ -52,17 +89,27 @@ def _hidden(path: Path, root: Path) -> bool:
 
 def plan_names(stems: Sequence[str], suffix: str) -> tuple[list[str], list[tuple[str, str]]]:
     """Unique file names for `stems` in order; clashes get `-2`, `-3`… and are returned as (old, new)."""
-    taken: set[str] = set()
-    names: list[str] = []
-    clashes: list[tuple[str, str]] = []
-    for stem in stems:
-        name = f"{stem}{suffix}"
-        n = 2
-        while name.lower() in taken:
-            name = f"{stem}-{n}{suffix}"
-            n += 1
-        if name != f"{stem}{suffix}":
-            clashes.append((f"{stem}{suffix}", name))
-        taken.add(name.lower())
-        names.append(name)
+    planner = UniqueNames(suffix)
+    names = [planner.name(stem) for stem in stems]
+    clashes = [
+        (f"{stem}{suffix}", name) for stem, name in zip(stems, names, strict=True) if name != stem + suffix
+    ]
     return names, clashes
+
+
+class UniqueNames:
+    """The names `plan_names` gives, handed out one stem at a time (for a stream of outputs)."""
+
+    def __init__(self, suffix: str) -> None:
+        self.suffix = suffix
+        self.taken: set[str] = set()
+
+    def name(self, stem: str) -> str:
+        """The next unique name for `stem`: `stem.suffix`, else `stem-2.suffix`, `stem-3.suffix`…"""
+        name = f"{stem}{self.suffix}"
+        n = 2
+        while name.lower() in self.taken:
+            name = f"{stem}-{n}{self.suffix}"
+            n += 1
+        self.taken.add(name.lower())
+        return name
