@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
+from .conform import finish_pdf
 from .errors import RenderError
 from .guide import Guide
 from .images import oversize_reason
@@ -266,7 +267,9 @@ def page_to_pdf(page: Page, *, attachments: Iterable[AttachmentSpec] = (), **wri
             extra["attachments"] = [*make_attachments(specs, fetcher), *extra.get("attachments", ())]
             if "finisher" not in extra:
                 extra["finisher"] = _mark_relationships(specs)
-        pdf = document.write_pdf(pdf_identifier=identifier, **{**pdf_options(options), **extra})
+        written = pdf_options(options)
+        pdf = document.write_pdf(pdf_identifier=identifier, **{**written, **extra})
+        pdf = finish_pdf(pdf, written["pdf_variant"])  # what WeasyPrint leaves that validators reject
     except RenderError:
         raise
     except Exception as exc:  # WeasyPrint raises many kinds; one line is what a user needs
