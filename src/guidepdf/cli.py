@@ -176,6 +176,13 @@ def run_watch(inputs: tuple[str, ...], out: Path, options: Any, fmt: str, single
     from .inputs import expand_inputs
     from .watch import watch, watched_files
 
+    def warm_up() -> None:
+        """Load WeasyPrint and the theme here once, so a guide saved alone renders in a warm process."""
+        from . import pdf
+
+        with contextlib.suppress(GuidepdfError, OSError):  # a broken theme is reported by the build
+            pdf.warm_up(build_options(**flags).pinned())
+
     def build() -> Any:
         paths = list(expand_inputs(inputs).paths)  # new guides in a watched folder join in
         if not paths:
@@ -187,6 +194,8 @@ def run_watch(inputs: tuple[str, ...], out: Path, options: Any, fmt: str, single
         return render_batch(paths, out, fresh, fmt, single_file=single, jobs=flags.get("jobs"))
 
     def on_round(done: Any) -> None:
+        if done.number == 0:
+            warm_up()
         if done.number:
             names = ", ".join(str(p.name) for p in done.changed[:3]) + (" …" if len(done.changed) > 3 else "")
             click.echo(f"changed: {names}", err=True)
@@ -208,6 +217,7 @@ def run_watch(inputs: tuple[str, ...], out: Path, options: Any, fmt: str, single
             on_round=on_round,
             interval=flags["watch_interval"],
             rounds=flags["watch_limit"],
+            ignore=out,
         )
     except KeyboardInterrupt:
         click.echo("stopped watching", err=True)
