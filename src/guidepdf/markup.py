@@ -235,7 +235,10 @@ def live_link(href: str) -> bool:
     href = href.strip()
     if href.startswith("#"):
         return True
-    parts = urlsplit(href)
+    try:
+        parts = urlsplit(href)
+    except ValueError:  # `https://x.org[` (a bare address before a bracket): not a URL at all
+        return False
     scheme = parts.scheme.lower()
     if scheme == "mailto":
         return bool(parts.path)
