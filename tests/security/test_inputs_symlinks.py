@@ -117,3 +117,11 @@ def test_a_sparse_guide_is_refused_by_a_bounded_read(folder: Path, tmp_path: Pat
     assert run.code == 1 and "Traceback" not in run.stderr
     assert run.errors == [f"error: {huge}: file is 50,000,000,000 bytes, over the 5,000,000-byte limit"]
     assert [p.name for p in pdfs(tmp_path / "out")] == [GOOD_PDF]
+
+
+def test_preview_of_a_pdf_that_is_a_device_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "zero.pdf").symlink_to("/dev/zero")
+    run = cli_process("preview", tmp_path / "zero.pdf", "-o", tmp_path / "page.png", timeout=60)
+    assert "Traceback" not in run.stderr
+    assert run.errors == [f"error: {tmp_path / 'zero.pdf'}: cannot read: a system file (/dev/zero), not data"]
+    assert not (tmp_path / "page.png").exists()
