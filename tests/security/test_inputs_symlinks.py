@@ -13,9 +13,11 @@ from .conftest import (
     SECRET,
     cli,
     cli_process,
+    error_line,
     no_traceback,
     pdfs,
     readable_text,
+    render_batch,
     write_guide,
 )
 
@@ -35,11 +37,10 @@ def test_symlinks_out_of_a_folder_are_refused_and_the_rest_renders(
     monkeypatch.setenv("GUIDEPDF_SMTP_PASSWORD", SECRET)  # what /proc/self/environ would mail
     plant_links(folder, secret_file)
     out = tmp_path / "out"
-    run = cli("render", folder, "-o", out, "--as-of", AS_OF, "-j", "1")
-    no_traceback(run)
+    run = render_batch(folder, out=out)
     assert run.code == 1
     for name in ("env.md", "id_rsa.md", "passwd.md", "sub/up.md"):
-        [line] = [e for e in run.errors if e.startswith(f"error: {folder / name}: ")]
+        line = error_line(run, folder / name)
         assert f"links outside {folder}" in line and "not read" in line
     assert [p.name for p in pdfs(out)] == [GOOD_PDF]
     seen = readable_text(out / GOOD_PDF)
