@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from . import __version__
+from ._version import __version__
 from .errors import GuidepdfError, UsageError
 
 log = logging.getLogger("guidepdf")
@@ -41,6 +41,13 @@ def say(line: str) -> None:
     click.echo(escape_controls(line), err=True)
 
 
+class _WarningLine(logging.Handler):
+    """Logs a record as a `warning: …` line on the current stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        say(f"warning: {record.getMessage()}")
+
+
 def parse_day(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
     """Click callback for YYYY-MM-DD options."""
     if value is None:
@@ -62,6 +69,11 @@ def main(ctx: click.Context, debug: bool) -> None:
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s: %(message)s"
     )
+    # A configuration file that is not trusted is reported the way the CLI reports warnings.
+    config_log = logging.getLogger("guidepdf.config")
+    if not config_log.handlers:
+        config_log.addHandler(_WarningLine())
+        config_log.propagate = False
     if not debug:
         # WeasyPrint reports every refused fetch; guidepdf reports them itself, once per guide.
         logging.getLogger("weasyprint").setLevel(logging.CRITICAL)
@@ -209,10 +221,12 @@ def select_guides(inputs: tuple[str, ...], *, required: bool = True, purpose: st
     return selection
 
 
-def report(result: Any) -> None:
-    """Print the per-guide problems of a batch: one `error:` line per failed guide."""
-    for source, new in result.clashes:
-        say(f"warning: two guides want {source}; one is written as {new}")
+def report(result: Any, *, verbose: bool = False) -> None:
+    """Print the per-guide problems of a batch: one `error:` line per failed guide, name clashes summed up."""
+    from .progress import summarise_clashes
+
+    for line in summarise_clashes(result.clashes, result.items, verbose=verbose):
+        say(f"warning: {line}")
     for item in result.items:
         if item.status == "failed":
             say(f"error: {item.error}")
@@ -232,24 +246,22 @@ def timeout_option(func: Any) -> Any:
     )(func)
 
 
+def progress_options(func: Any) -> Any:
+    """--quiet and --verbose: how much a long command says while it runs."""
+    func = click.option(
+        "--verbose", "-v", is_flag=True, help="List every name clash and detail instead of a summary."
+    )(func)
+    return click.option("--quiet", "-q", is_flag=True, help="No progress bar or progress lines.")(func)
+
+
 @contextlib.contextmanager
-def batch_progress(total: int, label: str) -> Iterator[Callable[[Any], None]]:
-    """A per-guide callback drawing a progress bar on a terminal; silent otherwise."""
-    if total < 2 or not sys.stderr.isatty():
-        yield lambda item: None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+def batch_progress(total: int, label: str, *, quiet: bool = False) -> Iterator[Callable[[Any], None]]:
+    """A per-guide callback: a bar with rate and time left on a terminal, a line every few seconds
+    elsewhere, nothing with --quiet."""
+    from .progress import Progress, choose_mode
 
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=_stderr_console(), transient=True) as bar:
-        task = bar.add_task(label, total=total)
-        yield lambda item: bar.advance(task)
-
-
-def _stderr_console() -> Any:
-    from rich.console import Console
-
-    return Console(stderr=True)
+    with Progress(total, label, choose_mode(total, quiet=quiet)) as progress:
+        yield progress
 
 
 @main.command()
@@ -273,6 +285,7 @@ def _stderr_console() -> Any:
 @click.option("--scheduler", metavar="ADDRESS", help="Render on a dask.distributed cluster.")
 @watch_options
 @timeout_option
+@progress_options
 @theme_options
 def render(
     inputs: tuple[str, ...],
@@ -282,6 +295,8 @@ def render(
     force: bool,
     scheduler: str | None,
     timeout: float,
+    quiet: bool,
+    verbose: bool,
     **theme: Any,
 ) -> None:
     """Render guides (files, folders or globs) to PDF briefs or self-contained HTML."""
@@ -297,7 +312,7 @@ def render(
     check_output(out, folder=not single)
     if theme.get("watch"):
         return run_watch(inputs, out, options, fmt, single, jobs=jobs, **theme)
-    with batch_progress(len(selection.paths), "Rendering") as progress:
+    with batch_progress(len(selection.paths), "Rendering", quiet=quiet) as progress:
         result = render_batch(
             list(selection.paths),
             out,
@@ -310,7 +325,7 @@ def render(
             scheduler=scheduler,
             timeout=timeout or None,
         )
-    report(result)
+    report(result, verbose=verbose)
     rendered, failed = result.count("rendered"), len(result.failed) + len(selection.missing)
     failed += len(selection.refused)
     removed = f", {len(result.removed)} removed" if result.removed else ""
@@ -347,6 +362,7 @@ def render(
 )
 @click.option("--scheduler", metavar="ADDRESS", help="Render on a dask.distributed cluster.")
 @timeout_option
+@progress_options
 @theme_options
 def packet(
     inputs: tuple[str, ...],
@@ -357,6 +373,8 @@ def packet(
     jobs: int | None,
     scheduler: str | None,
     timeout: float,
+    quiet: bool,
+    verbose: bool,
     **theme: Any,
 ) -> None:
     """Bundle guides into one PDF packet: cover, contents, overview table, then every guide."""
@@ -369,7 +387,7 @@ def packet(
     options = build_options(**theme)
     run: dict[str, Any] = {"jobs": jobs, "scheduler": scheduler, "timeout": timeout or None}
     paths = list(selection.paths)
-    with batch_progress(len(paths), "Rendering parts") as progress:
+    with batch_progress(len(paths), "Rendering parts", quiet=quiet) as progress:
         if group_by:
             folder = output or load_config().output or Path("out")
             if folder.suffix.lower() == ".pdf":
@@ -543,6 +561,14 @@ def check(inputs: tuple[str, ...], fmt: str, strict: bool, as_of: date | None, a
 )
 @click.option("--resend-uncertain", is_flag=True, help="Resend messages that may have been delivered.")
 @click.option("--max-size", default="20MB", show_default=True, help="Largest encoded message accepted.")
+@click.option(
+    "--render-timeout",
+    type=click.FloatRange(min=0),
+    default=120.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Stop a brief (or a message's email templates) that takes longer to render (0: no limit).",
+)
 @theme_options
 def email(
     inputs: tuple[str, ...],
@@ -563,6 +589,7 @@ def email(
     dry_run: bool,
     resend_uncertain: bool,
     max_size: str,
+    render_timeout: float,
     **theme: Any,
 ) -> None:
     """Email briefs (or one --packet) to people: as .eml files, or over SMTP exactly once."""
@@ -604,7 +631,10 @@ def email(
             raise UsageError(str(exc)) from None
         people = tuple(mail.Recipient(a.addr_spec, a.display_name) for a in addresses)
         row_errors = ()
-    plan = mail.plan_messages(
+    for line in row_errors:
+        say(f"error: {line}")
+    # Messages are built one at a time as they are written or sent: a long mail merge stays small.
+    stream = mail.MessageStream(
         selection.paths,
         people,
         sender=sender,
@@ -612,24 +642,33 @@ def email(
         options=options,
         packet=packet,
         max_size=mail.parse_size(max_size),
+        timeout=render_timeout or None,
     )
-    for line in (*row_errors, *plan.errors):
-        say(f"error: {line}")
-    for line in plan.warnings:
-        say(f"warning: {line}")
-    failed = len(row_errors) + len(plan.errors) + len(selection.missing) + len(selection.refused)
+
+    def report_stream() -> int:
+        for line in stream.errors:
+            say(f"error: {line}")
+        for line in stream.warnings:
+            say(f"warning: {line}")
+        return len(row_errors) + len(stream.errors) + len(selection.missing) + len(selection.refused)
+
     if settings is None:
-        messages = plan.messages
+        messages: Iterable[Any] = stream
+        skipped: list[str] = []  # keys only: the skipped messages themselves are let go
         if dry_run and smtp is not None:
-            messages = mail.SendLog(log_file).pending(plan.messages, resend_uncertain)
-            skipped = len(plan.messages) - len(messages)
-            click.echo(f"{skipped} already sent or possibly delivered (per {log_file})", err=True)
+            messages = mail.SendLog(log_file).select_pending(
+                stream, resend_uncertain, lambda m: skipped.append(m.key)
+            )
         target = eml or Path("out") / "email"
-        written = mail.write_eml(messages, target) if messages else ()
+        written = mail.write_eml(messages, target)
+        failed = report_stream()
+        if dry_run and smtp is not None:
+            click.echo(f"{len(skipped)} already sent or possibly delivered (per {log_file})", err=True)
         noun = "message" if len(written) == 1 else "messages"
         click.echo(f"{len(written)} {noun} written to {target}, {failed} failed", err=True)
     else:
-        result = mail.send_messages(plan.messages, settings, log=log_file, resend_uncertain=resend_uncertain)
+        result = mail.send_messages(stream, settings, log=log_file, resend_uncertain=resend_uncertain)
+        failed = report_stream()
         for item in result.deliveries:
             if not item.delivered and item.status != "not-sent":
                 say(f"error: {item.label}: {item.status}: {item.detail}")

@@ -89,17 +89,27 @@ def _hidden(path: Path, root: Path) -> bool:
 
 def plan_names(stems: Sequence[str], suffix: str) -> tuple[list[str], list[tuple[str, str]]]:
     """Unique file names for `stems` in order; clashes get `-2`, `-3`… and are returned as (old, new)."""
-    taken: set[str] = set()
-    names: list[str] = []
-    clashes: list[tuple[str, str]] = []
-    for stem in stems:
-        name = f"{stem}{suffix}"
-        n = 2
-        while name.lower() in taken:
-            name = f"{stem}-{n}{suffix}"
-            n += 1
-        if name != f"{stem}{suffix}":
-            clashes.append((f"{stem}{suffix}", name))
-        taken.add(name.lower())
-        names.append(name)
+    planner = UniqueNames(suffix)
+    names = [planner.name(stem) for stem in stems]
+    clashes = [
+        (f"{stem}{suffix}", name) for stem, name in zip(stems, names, strict=True) if name != stem + suffix
+    ]
     return names, clashes
+
+
+class UniqueNames:
+    """The names `plan_names` gives, handed out one stem at a time (for a stream of outputs)."""
+
+    def __init__(self, suffix: str) -> None:
+        self.suffix = suffix
+        self.taken: set[str] = set()
+
+    def name(self, stem: str) -> str:
+        """The next unique name for `stem`: `stem.suffix`, else `stem-2.suffix`, `stem-3.suffix`…"""
+        name = f"{stem}{self.suffix}"
+        n = 2
+        while name.lower() in self.taken:
+            name = f"{stem}-{n}{self.suffix}"
+            n += 1
+        self.taken.add(name.lower())
+        return name

@@ -12,6 +12,7 @@ import markdown
 import nh3
 
 from .errors import RenderError
+from .markdown_lists import ListNestingExtension
 
 #: Elements a guide body may contain; everything else is removed (its text kept where harmless).
 ALLOWED_TAGS = frozenset(
@@ -66,6 +67,7 @@ ALLOWED_ATTRIBUTES = {
     "*": {"id", "title", "lang"},
     "a": {"href"},
     "img": {"src", "alt", "width", "height"},
+    "li": {"value"},
     "ol": {"start"},
     "td": {"colspan", "rowspan"},
     "th": {"colspan", "rowspan", "scope"},
@@ -74,8 +76,10 @@ ALLOWED_ATTRIBUTES = {
 ALLOWED_CLASSES = {
     "a": {"footnote-ref", "footnote-backref", "ext"},
     "div": {"footnote", "callout"},
+    "li": {"task-list-item"},
     "p": {"tags"},
-    "span": {"tag"},
+    "span": {"tag", "task", "task-done"},
+    "ul": {"task-list"},
     "sup": {"footnote-ref"},
     "td": {"align-left", "align-right", "align-center"},
     "th": {"align-left", "align-right", "align-center"},
@@ -110,10 +114,29 @@ CLEAN_CONTENT_TAGS = frozenset(
     }
 )
 
-_EXTENSIONS = ["tables", "footnotes", "toc", "sane_lists", "fenced_code"]
+_EXTENSIONS: list[str | markdown.Extension] = [
+    "tables",
+    "footnotes",
+    "toc",
+    "sane_lists",
+    ListNestingExtension(),  # lists under a sentence, nested by 2-4 spaces (CommonMark's rule)
+    "pymdownx.highlight",  # only to turn Pygments off: code is printed plain
+    "pymdownx.superfences",  # ``` and ~~~ fences with an info string, inside list items too
+    "pymdownx.tasklist",  # - [x] / - [ ]: drawn as boxes by _task_boxes
+    "pymdownx.tilde",  # ~~strike~~ as <del>
+    "pymdownx.magiclink",  # bare https:// and www. addresses as links
+    "pymdownx.betterem",  # emphasis next to punctuation and underscores inside words, as GitHub reads them
+    "pymdownx.saneheaders",  # `#1 priority` is text, not a heading: ATX headings need a space
+    "pymdownx.escapeall",  # every punctuation mark escapable; a backslash at a line end breaks the line
+]
 _EXTENSION_CONFIGS: dict[str, dict[str, Any]] = {
     "toc": {"permalink": False, "slugify": lambda value, sep: _slug_id(value, sep)},
     "footnotes": {"BACKLINK_TEXT": "↩"},
+    "pymdownx.highlight": {"use_pygments": False},
+    "pymdownx.superfences": {"relaxed_headers": True},  # any info string after the language
+    "pymdownx.tilde": {"subscript": False},
+    "pymdownx.escapeall": {"hardbreak": True, "nbsp": False},
+    "pymdownx.magiclink": {"hide_protocol": False, "repo_url_shortener": False},
 }
 _ALIGN_RE = re.compile(r' style="text-align: ?(left|right|center);?"')
 _HEADING_TAG_RE = re.compile(r"<(/?)h([1-6])\b")
@@ -121,6 +144,8 @@ _CODE_RUN = r"(?:<code>[^<]*</code>\s*){2,}"
 _TAG_LINE_RE = re.compile(rf"<p>((?:<strong>[^<]*</strong>\s*)?)({_CODE_RUN})</p>")
 _CODE_RE = re.compile(r"<code>([^<]*)</code>")
 _LINK_RE = re.compile(r'<a href="(https?://[^"]+)"([^>]*)>(.*?)</a>', re.S)
+#: pymdownx.tasklist's checkboxes; a PDF draws no form field, so each becomes a box drawn by CSS.
+_TASK_RE = re.compile(r'<input type="checkbox" disabled( checked)?/>')
 _CALLOUT_RE = re.compile(r"<blockquote>\s*<p><strong>([^<]{1,80}?):?</strong>:?")
 
 
@@ -163,6 +188,7 @@ def render_body(
     raw = _TAG_LINE_RE.sub(lambda m: _pills(m, frozenset(drop_tags)), raw)
     raw = _CALLOUT_RE.sub(r'<blockquote class="callout"><p><strong>\1:</strong>', raw)
     raw = _LINK_RE.sub(_mark_external, raw)
+    raw = _TASK_RE.sub(_task_box, raw)
     safe = sanitize(raw)
     depth = nesting_depth(safe)
     if depth > MAX_NESTING:
@@ -257,6 +283,13 @@ def _mark_external(match: re.Match[str]) -> str:
     shows_url = plain.rstrip("/") in {href.rstrip("/"), href.split("://", 1)[-1].rstrip("/")}
     cls = "" if shows_url else ' class="ext"'
     return f'<a href="{href}"{cls}{rest}>{text}</a>'
+
+
+def _task_box(match: re.Match[str]) -> str:
+    # The glyph is the box's text for copy and screen readers: ✓ ticked, □ (drawn invisible) open.
+    if match.group(1):
+        return '<span class="task task-done">✓</span>'
+    return '<span class="task">□</span>'
 
 
 def _headings(safe: str) -> list[tuple[int, str, str]]:

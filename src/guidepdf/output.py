@@ -1,10 +1,12 @@
-"""Write files atomically: a temporary file beside the target, flushed, then renamed over it."""
+"""Write files atomically (a temporary file beside the target, flushed, then renamed over it), and read
+back the files guidepdf wrote without following a link someone planted in their place."""
 
 from __future__ import annotations
 
 import contextlib
 import errno
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -65,3 +67,20 @@ def _write(path: Path, payload: bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def read_own_file(path: Path | str, limit: int) -> bytes:
+    """The bytes of a regular file at `path`, read at most `limit` bytes, never through a final symlink.
+
+    For state guidepdf wrote itself (outputs, manifest, cache, send log): a symlink, FIFO, device or
+    oversized file there was not written by guidepdf, so it raises OSError instead of being read.
+    """
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(path, flags)
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise OSError(errno.EFBIG, f"larger than {limit} bytes", str(path))
+    return data

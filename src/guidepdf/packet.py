@@ -12,7 +12,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import json
 import os
+import re
+import stat
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields, replace
@@ -20,13 +23,13 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from ._version import __version__
 from .batch import ItemResult, read_manifest
 from .errors import GuidepdfError, RenderError, UsageError
 from .guide import MAX_BYTES, Guide, load_guide, slugify
 from .inputs import plan_names
 from .options import RenderOptions
-from .output import atomic_write
+from .output import atomic_write, read_own_file
 from .reading import read_limited
 from .tasks import (
     PageTask,
@@ -171,14 +174,23 @@ def _guide_bytes(guide: Guide) -> bytes:
     return guide.source.encode("utf-8")
 
 
+#: Names the packet cache writes: `<render key>.pdf` and its record `<render key>.json`.
+_CACHE_NAME_RE = re.compile(r"^[0-9a-f]{64}\.(pdf|json)$")
+#: No brief in the cache is larger than this (the bounded read of a part).
+MAX_PART_BYTES = 2_000_000_000
+
+
 class _PartCache:
     """Rendered briefs by render key: a batch's outputs (per its manifest), then the packet cache folder.
 
-    A batch's row is trusted only while its file still has the sha256 the manifest recorded.
+    A batch's row is trusted only while its file still has the sha256 the manifest recorded; a cached
+    part only while it matches the sha256 in the record written beside it. Both are read only as
+    regular files, never through a link. A cache folder that is a link (or not a folder) is not used
+    at all, so nothing is written or pruned outside the output folder through it.
     """
 
     def __init__(self, folder: Path | None, batch_dir: Path | None = None) -> None:
-        self.folder = folder
+        self.folder = folder if folder is not None and _usable_folder(folder) else None
         self.batch: dict[str, tuple[Path, str, int | None]] = {}
         if batch_dir is not None:
             for name, row in read_manifest(batch_dir).items():
@@ -196,33 +208,56 @@ class _PartCache:
         found = self.batch.get(key)
         if found is not None:
             with contextlib.suppress(OSError):
-                data = found[0].read_bytes()
+                data = read_own_file(found[0], MAX_PART_BYTES)
                 if hashlib.sha256(data).hexdigest() == found[1]:
                     return data, found[2]
-        if self.folder is None:
+        if self.folder is None or not _CACHE_NAME_RE.match(f"{key}.pdf"):
             return None
         path = self.folder / f"{key}.pdf"
         try:
-            data = path.read_bytes()
-            pages = _count_pages(data)  # a damaged cache file is a miss, rendered again
-            os.utime(path)  # recently used: kept by prune()
+            record = json.loads(read_own_file(self.folder / f"{key}.json", 4096))
+            data = read_own_file(path, MAX_PART_BYTES)
+            if not isinstance(record, dict) or hashlib.sha256(data).hexdigest() != record.get("sha256"):
+                return None  # damaged or replaced since it was cached: a miss, rendered again
+            pages = _count_pages(data)
+            for used in (path, self.folder / f"{key}.json"):
+                os.utime(used, follow_symlinks=False)  # recently used: kept by prune()
             return data, pages
-        except (OSError, RenderError):
+        except (OSError, ValueError, RenderError, RecursionError):
             return None
 
     def put(self, key: str, data: bytes) -> None:
-        if self.folder is not None:
-            with contextlib.suppress(OSError):  # a cache that cannot be written only costs time
-                atomic_write(self.folder / f"{key}.pdf", data)
+        if self.folder is None or not _CACHE_NAME_RE.match(f"{key}.pdf"):
+            return
+        with contextlib.suppress(OSError):  # a cache that cannot be written only costs time
+            self.folder.mkdir(parents=True, exist_ok=True)
+            if not _usable_folder(self.folder):
+                return
+            atomic_write(self.folder / f"{key}.pdf", data)
+            record = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+            atomic_write(self.folder / f"{key}.json", json.dumps(record) + "\n")
 
     def prune(self) -> None:
-        if self.folder is None or not self.folder.is_dir():
+        if self.folder is None or not _usable_folder(self.folder) or not self.folder.is_dir():
             return
         cutoff = time.time() - CACHE_DAYS * 86400
-        for path in self.folder.glob("*.pdf"):
+        for path in self.folder.iterdir():
+            if not _CACHE_NAME_RE.match(path.name):
+                continue  # only what the cache itself wrote is ever removed
             with contextlib.suppress(OSError):
-                if path.stat().st_mtime < cutoff:
+                info = path.lstat()
+                if stat.S_ISREG(info.st_mode) and info.st_mtime < cutoff:
                     path.unlink()
+
+
+def _usable_folder(folder: Path) -> bool:
+    """True when `folder` is missing (it will be made) or a real folder, not a link or a file."""
+    try:
+        return stat.S_ISDIR(folder.lstat().st_mode)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
 
 
 def render_parts(

@@ -167,6 +167,13 @@ def _weasyprint() -> Any:
     return weasyprint
 
 
+def warm_up(options: RenderOptions | None = None) -> None:
+    """Import WeasyPrint and parse the theme of `options` now, so a warm process's first brief is fast."""
+    _weasyprint()
+    if options is not None:
+        _theme(_theme_key(options), replace(options, as_of=None))
+
+
 def pdf_options(options: RenderOptions) -> dict[str, Any]:
     """WeasyPrint `write_pdf` options for a render: the variant, and tags unless turned off.
 

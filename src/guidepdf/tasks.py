@@ -18,7 +18,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from . import __version__, timeouts
+from . import timeouts
+from ._version import __version__
 from .errors import GuidepdfError, RenderError
 from .options import RenderOptions
 from .reading import read_limited
