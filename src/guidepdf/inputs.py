@@ -46,7 +46,11 @@ def expand_inputs(inputs: Iterable[str | Path]) -> Selection:
             candidates = [path]
         elif _GLOB_CHARS & set(text):
             root = _glob_root(text)
-            candidates = sorted(Path(p) for p in glob.glob(text, recursive=True))
+            # `**` follows symlinked folders: a link `loop -> .` would select each guide 40 times over.
+            reals: dict[Path, Path] = {}
+            for match in sorted(Path(p) for p in glob.glob(text, recursive=True)):
+                reals.setdefault(real_path(match), match)
+            candidates = sorted(reals.values())
         else:
             candidates = []
         matches = []
