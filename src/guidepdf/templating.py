@@ -28,7 +28,7 @@ from markupsafe import Markup
 from . import __version__
 from .breaks import soft_breaks
 from .chart import build_chart
-from .errors import RenderError, TemplateNotFound
+from .errors import GuidepdfError, RenderError, TemplateNotFound
 from .guide import Guide, slugify
 from .markup import inline_tags, render_body
 from .money import currency_prefix, format_date, format_money, format_percent, format_range
@@ -268,6 +268,8 @@ def render_template(name: str, context: dict[str, Any], options: RenderOptions) 
         raise TemplateNotFound(f"template {name!r}: {missing} not found in: {', '.join(searched)}") from None
     except jinja2.TemplateSyntaxError as exc:
         raise RenderError(f"{exc.filename or exc.name or name}: line {exc.lineno}: {exc.message}") from None
+    except GuidepdfError:  # a time limit, or a filter's own one-line error: already says what happened
+        raise
     except SecurityError as exc:
         raise RenderError(f"{_where(exc, name)}: refused by the template sandbox: {_one_line(exc)}") from None
     except jinja2.TemplateError as exc:
