@@ -13,12 +13,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from ._version import __version__
 from .errors import GuidepdfError
-from .guide import load_guide
+from .guide import MAX_BYTES, load_guide
 from .inputs import plan_names
 from .options import RenderOptions
 from .output import atomic_write, read_own_file
+from .reading import read_limited
 from .tasks import (
     RenderTask,
     TaskResult,
@@ -126,7 +127,7 @@ def make_task(
     job: RenderJob, *, remote: bool = False, timeout: float | None = None
 ) -> tuple[RenderTask, Any]:
     """The task for `job` and the guide's referenced files (shipped with the task when `remote`)."""
-    text = job.source.read_bytes()
+    text = read_limited(job.source, MAX_BYTES)
     resources = guide_resources(job.source, text)
     task = RenderTask(str(job.source), text, job.options, job.format, resources if remote else None, timeout)
     return task, resources

@@ -23,6 +23,7 @@ from typing import Any
 
 from .errors import UsageError
 from .options import PAGE_SIZES, PDF_VARIANTS
+from .rates import COMPARISON_CURRENCY, Rates
 
 CONFIG_NAME = "guidepdf.toml"
 #: Folders (separated like PATH) whose configuration is trusted whoever owns them; `*` trusts all.
@@ -49,6 +50,8 @@ class Config:
     output: Path | None = None
     as_of: date | None = None
     pdf_variant: str | None = None
+    #: Exchange rates for comparing pay across currencies (`[rates]`), with their date and source.
+    rates: Rates | None = None
     #: A configuration file that was found but not trusted, and why (its settings were not used).
     ignored: str | None = None
 
@@ -159,6 +162,7 @@ def _parse(data: dict[str, Any], path: Path, prefix: str) -> Config:
         "output": lambda v, b: _inside(b / _text(v), b),
         "as_of": lambda v, b: _day(v),
         "pdf_variant": lambda v, b: _choice(v, {p: p for p in PDF_VARIANTS}),
+        "rates": lambda v, b: _rates(v),
     }
     for key, value in data.items():
         parse = parsers.get(key)
@@ -227,3 +231,29 @@ def _day(value: Any) -> date:
         except ValueError:
             pass
     raise ValueError(f"expected a date as YYYY-MM-DD, got {_kind(value)}")
+
+
+def _rates(value: Any) -> Rates:
+    """`[rates]`: a `date`, a `source`, then `GBP = 1.27` (US dollars for one unit) per currency."""
+    from .currencies import is_currency
+
+    if not isinstance(value, dict):
+        raise ValueError(f"expected a table, got {_kind(value)}")
+    if "date" not in value or "source" not in value:
+        raise ValueError("needs a date and a source (where the rates come from), besides the rates")
+    day = _day(value["date"])
+    source = value["source"]
+    if not isinstance(source, str) or not source.strip():
+        raise ValueError(f"source: expected text, got {_kind(source)}")
+    rates: dict[str, float] = {}
+    for code, rate in value.items():
+        if code in ("date", "source"):
+            continue
+        if not is_currency(code):
+            raise ValueError(f"{code}: not an ISO 4217 currency code")
+        if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 < rate < float("inf"):
+            raise ValueError(
+                f"{code}: expected a positive number of {COMPARISON_CURRENCY}, got {_kind(rate)}"
+            )
+        rates[code.strip().upper()] = float(rate)
+    return Rates(date=day, source=" ".join(source.split()), rates=rates)

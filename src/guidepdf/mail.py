@@ -32,6 +32,7 @@ from .guide import Guide, load_guide, slugify
 from .inputs import UniqueNames, expand_inputs, plan_names
 from .options import RenderOptions
 from .output import atomic_write, read_own_file
+from .reading import read_limited, real_path, refusal
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,8 @@ DEFAULT_MAX_SIZE = 20_000_000
 DEFAULT_RENDER_TIMEOUT = 120.0
 #: The name of the send log when there is no recipients CSV to put it beside.
 DEFAULT_LOG_NAME = "guidepdf-sendlog.jsonl"
+#: A recipients CSV larger than this is refused (read up to the limit, never whole).
+MAX_CSV_BYTES = 20_000_000
 TEXT_TEMPLATE = "email/message.txt.j2"
 HTML_TEMPLATE = "email/message.html.j2"
 PACKET_NAME = "negotiation-packet.pdf"
@@ -407,7 +410,7 @@ def build_message(
     from_address = check_address(sender, "from")
     if attachments is None:
         attachments = render_attachments(guides, options, packet=packet, title=subject)
-    subject = _one_line(subject) if subject else default_subject(guides, packet)
+    subject = _one_line(subject or default_subject(guides, packet))  # titles may hold U+2028, VT, FF
     key = message_key(to_address.addr_spec, subject, attachments)
     context = mail_context(guides, recipient, from_address, subject, attachments, options, packet)
 
@@ -493,7 +496,7 @@ def read_recipients(
     """
     csv_path = Path(csv_path)
     try:
-        text = csv_path.read_bytes().decode("utf-8-sig")
+        text = read_limited(csv_path, MAX_CSV_BYTES).decode("utf-8-sig")
     except OSError as exc:
         raise MailError(f"{csv_path}: cannot read: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
@@ -548,11 +551,23 @@ def _row_guides(cell: str, base: Path, need: bool) -> tuple[tuple[Path, ...], st
     if not patterns:
         return (), ("empty; name one or more guides" if need else None)
     found: dict[Path, None] = {}
+    folder = real_path(base)
     for pattern in patterns:
-        target = Path(pattern).expanduser()
-        selection = expand_inputs([target if target.is_absolute() else base / target])
+        # A CSV from someone else must not attach ~/.ssh/id_rsa or /proc/self/environ: only paths
+        # relative to the CSV, resolving inside its folder, name guides.
+        if pattern.startswith("~") or Path(pattern).is_absolute() or re.match(r"^[A-Za-z]:|^\\\\", pattern):
+            return (), f"{pattern!r}: name guides relative to the CSV's folder, not by absolute path"
+        selection = expand_inputs([base / pattern])
+        if selection.refused:
+            return (), f"{pattern!r}: {selection.refused[0][1]}"
         if selection.missing:
             return (), f"{pattern!r} matches no guide"
+        for path in selection.paths:
+            if not real_path(path).is_relative_to(folder):
+                return (), f"{pattern!r}: {path} is outside the CSV's folder; not read"
+            reason = refusal(path)
+            if reason:
+                return (), f"{pattern!r}: {reason}; not read"
         found.update(dict.fromkeys(selection.paths))
     return tuple(found), None
 

@@ -15,7 +15,7 @@ import re
 import stat
 import string
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePath
 from types import ModuleType
 from typing import Any
@@ -25,10 +25,11 @@ from jinja2.loaders import split_template_path
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from markupsafe import Markup
 
-from . import __version__
+from ._version import __version__
 from .breaks import soft_breaks
 from .chart import build_chart
 from .errors import GuidepdfError, RenderError, TemplateNotFound
+from .figures import with_body_figures
 from .guide import Guide, slugify
 from .markup import inline_tags, render_body
 from .money import currency_prefix, format_date, format_money, format_percent, format_range
@@ -242,14 +243,16 @@ def brief_context(guide: Guide, options: RenderOptions) -> dict[str, Any]:
     """What every brief template receives (documented in the README)."""
     body = render_body(guide.body, drop_title=_title_words(guide), drop_tags=guide.tags)
     as_of = options.today
+    # Regions the front matter leaves empty show the body table's figures, marked as such.
+    shown = replace(guide, compensation=with_body_figures(guide))
     return {
         "guide": guide,
         "meta": guide.meta,
         "extra": guide.extra,
         "body": Markup(soft_breaks(body.html)),
         "headings": body.headings,
-        "regions": guide.compensation,
-        "headline": guide.headline,
+        "regions": shown.compensation,
+        "headline": shown.headline,
         "as_of": as_of,
         "overdue": guide.review_overdue(as_of),
         "options": options,
