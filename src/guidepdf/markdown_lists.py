@@ -25,6 +25,9 @@ _FENCE_RE = re.compile(r"(`{3,}|~{3,})")
 _BLOCK_START_RE = re.compile(r"(#{1,6}(?:[ ]|$)|>|`{3,}|~{3,})")
 #: Blocks that Python-Markdown puts after an item's text only across a blank line.
 _BLOCKS = frozenset({"p", "pre", "div", "blockquote", "table", "h1", "h2", "h3", "h4", "h5", "h6", "hr"})
+#: Lists nested deeper than this are drawn at this depth: Python-Markdown re-reads every deeper line
+#: once per level, so depth would cost time by the square; 20 levels of 5 mm fill a brief's line.
+MAX_DEPTH = 20
 #: Python-Markdown's indentation unit for list content.
 _GRID = 4
 
@@ -80,6 +83,8 @@ class ListNestingPreprocessor(Preprocessor):
             if item is not None and paragraph and not self._interrupts(item):
                 item = None  # CommonMark: only a non-empty bullet or `1.` may interrupt a paragraph
             if item is not None:
+                # Deeper than any page is wide: join the deepest level (keeps the parse linear).
+                level = min(level, MAX_DEPTH - 1)
                 marker, offset, content = item
                 ordered = marker[0].isdigit()
                 # An item of the other kind than its sibling above starts a new list.
@@ -88,11 +93,15 @@ class ListNestingPreprocessor(Preprocessor):
                 if (not columns and paragraph) or ((loose_block or other_kind) and not blank):
                     # Python-Markdown starts a list only at the head of a block.
                     out.append("")
+                    # Under an item, that blank line also needs one before the next outer item.
+                    loose_block = bool(columns)
+                else:
+                    loose_block = False
                 out.append(" " * (_GRID * len(columns)) + f"{marker} {content}".rstrip())
                 columns.append(indent + offset)
                 kinds.append(ordered)
                 fence = self._fence(content)
-                blank, paragraph, loose_block = False, False, False
+                blank, paragraph = False, False
                 continue
             if level < len(columns) and (blank or _BLOCK_START_RE.match(text) or _RULE_RE.match(text)):
                 del columns[level:], kinds[level:]
