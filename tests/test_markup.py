@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import pdftotext, structure_elements
+from conftest import DATA, pdftotext, structure_elements
 from guidepdf import RenderOptions, load_guide, render_pdf
 from guidepdf.markdown_lists import MAX_DEPTH, ListNestingPreprocessor
 from guidepdf.markup import ALLOWED_ATTRIBUTES, ALLOWED_CLASSES, ALLOWED_TAGS, render_body, sanitize
@@ -253,38 +253,9 @@ def test_deep_lists_are_drawn_at_the_deepest_level() -> None:
     assert render_body(text).html.count("<ul>") == MAX_DEPTH
 
 
-GFM_GUIDE = """---
-company: Acme
-role: Analyst
----
-## Before the call
-
-Checklist:
-- [x] Read the offer letter
-- [ ] Ask for the band
-  - [ ] nested by two
-
-Steps from three:
-
-3. Anchor high
-4. Trade
-   - equity for base
-
-Sources: https://www.levels.fyi/t/acme and ~~$120K~~ $130K.
-
-| Item | Note |
-|---|---|
-| base \\| bonus | one<br>two |
-
-~~~text
-script line
-~~~
-"""
-
-
 def test_github_markdown_reads_back_from_the_pdf(tmp_path: Path) -> None:
     source = tmp_path / "gfm.md"
-    source.write_text(GFM_GUIDE, encoding="utf-8")
+    source.write_bytes((DATA / "gfm.md").read_bytes())
     pdf = tmp_path / "gfm.pdf"
     pdf.write_bytes(render_pdf(load_guide(source), RenderOptions(as_of=date(2026, 11, 23))))
     text = pdftotext(pdf)
