@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from conftest import DATA, pdftotext, structure_elements
 from guidepdf import RenderOptions, load_guide, render_pdf
+from guidepdf.errors import RenderError
 from guidepdf.markdown_lists import MAX_DEPTH, ListNestingPreprocessor
 from guidepdf.markup import ALLOWED_ATTRIBUTES, ALLOWED_CLASSES, ALLOWED_TAGS, render_body, sanitize
 from guidepdf.money import format_money, format_range
@@ -236,9 +237,10 @@ _LIST_LINE = st.tuples(
 def test_list_markdown_stays_within_the_allow_list_and_linear(lines: list[tuple[int, str, str]]) -> None:
     text = "\n".join(" " * pad + marker + word for pad, marker, word in lines)
     placed = ListNestingPreprocessor(markdown.Markdown()).run(text.split("\n"))
-    # The re-indented text is at most one blank line and MAX_DEPTH levels of indent bigger per line.
+    # Linear: at most one blank line added per line, and each line at most MAX_DEPTH indents longer.
     assert len(placed) <= 2 * len(lines) + 2
-    assert all(len(line) <= 4 * (MAX_DEPTH + 1) + len(text) for line in placed)
+    longest = max(len(line) for line in text.split("\n"))
+    assert all(len(line) <= 4 * MAX_DEPTH + 1 + longest for line in placed)
     parser = _Tags()
     parser.feed(render_body(text).html)
     for tag, attrs in parser.seen:
@@ -248,9 +250,15 @@ def test_list_markdown_stays_within_the_allow_list_and_linear(lines: list[tuple[
         assert set((attrs.get("class") or "").split()) <= ALLOWED_CLASSES.get(tag, set()), (tag, attrs)
 
 
-def test_deep_lists_are_drawn_at_the_deepest_level() -> None:
-    text = "\n".join("  " * level + "- x" for level in range(MAX_DEPTH + 10))
-    assert render_body(text).html.count("<ul>") == MAX_DEPTH
+def test_lists_deeper_than_the_limit_are_refused_at_once() -> None:
+    def staircase(depth: int) -> str:
+        return "\n".join("  " * level + "- x" for level in range(depth))
+
+    assert render_body(staircase(MAX_DEPTH)).html.count("<ul>") == MAX_DEPTH
+    with pytest.raises(RenderError, match="nests too deeply"):
+        render_body(staircase(MAX_DEPTH + 1))
+    with pytest.raises(RenderError, match="nests too deeply"):
+        render_body(staircase(5000))  # refused before Python-Markdown's per-level passes begin
 
 
 def test_github_markdown_reads_back_from_the_pdf(tmp_path: Path) -> None:

@@ -17,6 +17,8 @@ from markdown.extensions import Extension
 from markdown.preprocessors import Preprocessor
 from markdown.treeprocessors import Treeprocessor
 
+from .errors import RenderError
+
 #: A list marker (bullet, `1.` or `1)`), then spaces and text, or nothing (an empty item).
 _ITEM_RE = re.compile(r"([*+-]|(\d{1,9})[.)])(?:( +)(\S.*)|[ ]*)$")
 _RULE_RE = re.compile(r"([-*_])(?:[ ]*\1){2,}[ ]*$")
@@ -25,9 +27,11 @@ _FENCE_RE = re.compile(r"(`{3,}|~{3,})")
 _BLOCK_START_RE = re.compile(r"(#{1,6}(?:[ ]|$)|>|`{3,}|~{3,})")
 #: Blocks that Python-Markdown puts after an item's text only across a blank line.
 _BLOCKS = frozenset({"p", "pre", "div", "blockquote", "table", "h1", "h2", "h3", "h4", "h5", "h6", "hr"})
-#: Lists nested deeper than this are drawn at this depth: Python-Markdown re-reads every deeper line
-#: once per level, so depth would cost time by the square; 20 levels of 5 mm fill a brief's line.
-MAX_DEPTH = 20
+#: Lists nested deeper than this are an error. Python-Markdown re-reads every deeper line once per
+#: level, so depth costs time by the square, and it recurses per level: 35 levels passed Python's
+#: recursion limit before. Refusing here is immediate; 32 levels of 5 mm are wider than a page.
+MAX_DEPTH = 32
+NESTS_TOO_DEEPLY = "the Markdown body nests too deeply to convert"
 #: Python-Markdown's indentation unit for list content.
 _GRID = 4
 
@@ -83,8 +87,8 @@ class ListNestingPreprocessor(Preprocessor):
             if item is not None and paragraph and not self._interrupts(item):
                 item = None  # CommonMark: only a non-empty bullet or `1.` may interrupt a paragraph
             if item is not None:
-                # Deeper than any page is wide: join the deepest level (keeps the parse linear).
-                level = min(level, MAX_DEPTH - 1)
+                if level >= MAX_DEPTH:
+                    raise RenderError(NESTS_TOO_DEEPLY)
                 marker, offset, content = item
                 ordered = marker[0].isdigit()
                 # An item of the other kind than its sibling above starts a new list.
