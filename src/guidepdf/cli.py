@@ -254,6 +254,23 @@ def report(result: Any) -> None:
             click.echo(f"warning: {item.source}: not fetched: {url}", err=True)
 
 
+def report_blank_text(result: Any, options: Any) -> None:
+    """One warning per written guide with characters no font can draw (they print as blank)."""
+    from .glyphs import uncovered, warning
+
+    font_dirs = [style.parent for style in options.styles]
+    for item in result.items:
+        if item.status == "failed":
+            continue
+        try:
+            text = Path(item.source).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        missing = uncovered(text, font_dirs)
+        if missing:
+            click.echo(f"warning: {item.source}: {warning(missing)}", err=True)
+
+
 def timeout_option(func: Any) -> Any:
     """--timeout: the per-guide time limit of a batch."""
     return click.option(
@@ -350,6 +367,7 @@ def render(
             timeout=timeout or None,
         )
     report(result)
+    report_blank_text(result, options)
     rendered, failed = result.count("rendered"), len(result.failed) + len(selection.missing)
     removed = f", {len(result.removed)} removed" if result.removed else ""
     click.echo(
