@@ -202,3 +202,9 @@ def test_fast_subsetting_note_once_and_only_on_a_terminal(
         if expected:
             assert "apt-get install libharfbuzz-subset0" in err
     cli.hint_fast_subsetting.cache_clear()
+
+
+def test_help_shows_what_is_optional() -> None:
+    email = CliRunner().invoke(main, ["email", "--help"]).output
+    assert "Usage: guidepdf email [OPTIONS] [INPUT]..." in email  # optional with --recipients
+    assert "--page-size [A4|Letter]" in CliRunner().invoke(main, ["render", "--help"]).output

@@ -543,7 +543,7 @@ def check(inputs: tuple[str, ...], fmt: str, strict: bool, as_of: date | None, a
 
 
 @main.command()
-@click.argument("inputs", nargs=-1, metavar="INPUT...")
+@click.argument("inputs", nargs=-1, metavar="[INPUT]...")
 @click.option("--to", "to", multiple=True, metavar="ADDR", help="Recipient; each gets their own message.")
 @click.option(
     "--from", "sender", required=True, metavar="ADDR", help="Sender, e.g. 'Coach <coach@example.org>'."
