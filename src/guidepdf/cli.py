@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import sys
 from collections.abc import Callable, Iterable, Iterator
@@ -19,7 +20,23 @@ log = logging.getLogger("guidepdf")
 
 
 class GuidepdfGroup(click.Group):
-    """Turns the project's errors into `error: …` lines: exit 1, or 2 for usage errors."""
+    """Turns the project's errors into `error: …` lines: exit 1, or 2 for usage errors.
+
+    Every command also takes `--debug`, so it works after the command name as well as before.
+    """
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        cmd.params.append(
+            click.Option(
+                ["--debug"],
+                is_flag=True,
+                expose_value=False,
+                is_eager=True,
+                callback=_debug_option,
+                help="Show tracebacks and debug logging.",
+            )
+        )
+        super().add_command(cmd, name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -32,6 +49,21 @@ class GuidepdfGroup(click.Group):
                 raise
             say(f"error: {exc}")
             ctx.exit(1)
+
+
+def _debug_option(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.find_root().params["debug"] = True
+        configure_logging(True)
+
+
+def configure_logging(debug: bool) -> None:
+    """Debug logging with `--debug`; else warnings, without WeasyPrint's own (guidepdf reports those)."""
+    logging.basicConfig(format="%(levelname)s: %(message)s", force=True)
+    logging.getLogger().setLevel(logging.DEBUG if debug else logging.WARNING)
+    # WeasyPrint reports every refused fetch; guidepdf reports them itself, once per guide.
+    logging.getLogger("weasyprint").setLevel(logging.NOTSET if debug else logging.CRITICAL)
+    logging.getLogger("fontTools").setLevel(logging.NOTSET if debug else logging.ERROR)
 
 
 def say(line: str) -> None:
@@ -66,18 +98,12 @@ def main(ctx: click.Context, debug: bool) -> None:
     """Turn salary-negotiation guides into print-ready PDF briefs, packets and emails."""
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
-    logging.basicConfig(
-        level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s: %(message)s"
-    )
+    configure_logging(debug)
     # A configuration file that is not trusted is reported the way the CLI reports warnings.
     config_log = logging.getLogger("guidepdf.config")
     if not config_log.handlers:
         config_log.addHandler(_WarningLine())
         config_log.propagate = False
-    if not debug:
-        # WeasyPrint reports every refused fetch; guidepdf reports them itself, once per guide.
-        logging.getLogger("weasyprint").setLevel(logging.CRITICAL)
-        logging.getLogger("fontTools").setLevel(logging.ERROR)
 
 
 def theme_options(func: Any) -> Any:
@@ -94,7 +120,8 @@ def theme_options(func: Any) -> Any:
         "--page-size",
         type=click.Choice(["A4", "Letter"], case_sensitive=False),
         default=None,
-        help="Paper size (default A4).",
+        metavar="[A4|Letter]",
+        help="Paper size (default A4; any case).",
     )(func)
     func = click.option(
         "--style",
@@ -131,6 +158,7 @@ def build_options(**values: Any) -> Any:
     from .options import DEFAULT_MAX_PAGES, RenderOptions
 
     config = load_config()
+    hint_fast_subsetting()
     return RenderOptions(
         templates=tuple(values.get("templates") or config.templates),
         styles=tuple(values.get("styles") or config.styles),
@@ -140,6 +168,29 @@ def build_options(**values: Any) -> Any:
         allow_network=bool(values.get("allow_network")),
         max_pages=DEFAULT_MAX_PAGES if values.get("max_pages") is None else values["max_pages"],
         check=not values.get("no_check"),
+    )
+
+
+@functools.cache
+def hint_fast_subsetting() -> None:
+    """Say once, on a terminal, that fonts are subset the slow way and how to get the fast one."""
+    if not sys.stderr.isatty():
+        return
+    import ctypes
+    import ctypes.util
+
+    # The names WeasyPrint loads it by; loading (not just finding) is what decides its path.
+    for name in ("libharfbuzz-subset.so.0", "libharfbuzz-subset.0.dylib", "libharfbuzz-subset-0.dll"):
+        try:
+            ctypes.CDLL(ctypes.util.find_library(name.split(".")[0][3:]) or name)
+            return
+        except OSError:
+            continue
+    click.echo(
+        "note: libharfbuzz-subset is not installed, so fonts are subset with fontTools (slower); "
+        "install it for faster briefs: `sudo apt-get install libharfbuzz-subset0` on Debian/Ubuntu, "
+        "`brew install harfbuzz` on macOS",
+        err=True,
     )
 
 
@@ -265,6 +316,23 @@ def report(result: Any, *, verbose: bool = False) -> None:
             say(f"warning: {item.source}: not fetched: {url}")
 
 
+def report_blank_text(result: Any, options: Any) -> None:
+    """One warning per written guide with characters no font can draw (they print as blank)."""
+    from .glyphs import uncovered, warning
+
+    font_dirs = [style.parent for style in options.styles]
+    for item in result.items:
+        if item.status == "failed":
+            continue
+        try:
+            text = Path(item.source).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        missing = uncovered(text, font_dirs)
+        if missing:
+            say(f"warning: {item.source}: {warning(missing)}")
+
+
 def timeout_option(func: Any) -> Any:
     """--timeout: the per-guide time limit of a batch."""
     return click.option(
@@ -339,7 +407,13 @@ def render(
 
     selection = select_guides(inputs, exclude=exclude)
     options = build_options(**theme)
-    single = output is not None and len(selection.paths) == 1 and output.suffix.lower() in (".pdf", ".html")
+    named_file = output is not None and output.suffix.lower() in (".pdf", ".html") and not output.is_dir()
+    if output is not None and named_file and len(selection.paths) > 1:
+        raise UsageError(
+            f"-o {output}: {len(selection.paths)} guides need a folder, not a file name"
+            f" (e.g. -o {output.with_suffix('')}/)"
+        )
+    single = named_file and len(selection.paths) == 1
     if single and output is not None and output.suffix.lower() != f".{fmt}":
         raise UsageError(f"-o {output}: the name does not match --format {fmt}")
     out = output or load_config().output or Path("out")
@@ -360,6 +434,7 @@ def render(
             timeout=timeout or None,
         )
     report(result, verbose=verbose)
+    report_blank_text(result, options)
     rendered, failed = result.count("rendered"), len(result.failed) + len(selection.missing)
     failed += len(selection.refused)
     removed = f", {len(result.removed)} removed" if result.removed else ""
@@ -569,7 +644,7 @@ def check(
 
 
 @main.command()
-@click.argument("inputs", nargs=-1, metavar="INPUT...")
+@click.argument("inputs", nargs=-1, metavar="[INPUT]...")
 @click.option("--to", "to", multiple=True, metavar="ADDR", help="Recipient; each gets their own message.")
 @click.option(
     "--from", "sender", required=True, metavar="ADDR", help="Sender, e.g. 'Coach <coach@example.org>'."
