@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from .currencies import is_currency
-from .errors import GuideError
+from .errors import GuideError, RenderError
 from .figures import BodyRegion, read_body_figures
 from .guide import KNOWN_FIELDS, NUMBER_FIELDS, Compensation, Guide, load_guide
 from .inputs import expand_inputs
@@ -418,6 +418,9 @@ class _GuideCheck:
             message = "the Markdown body nests too deeply to convert"
             yield self.finding("body", "error", "body-too-complex", message, self.guide.body_line)
             return
+        except RenderError as exc:  # the Markdown stage's own refusals (lists nested past its bound)
+            yield self.finding("body", "error", "body-too-complex", str(exc), self.guide.body_line)
+            return
         if depth > MAX_NESTING:
             message = f"the body nests elements {depth} levels deep, over the limit of {MAX_NESTING}"
             yield self.finding("body", "error", "body-too-deep", message, self.guide.body_line)
@@ -464,7 +467,9 @@ class _GuideCheck:
             message = f"image {src} is outside the guide's folder and will not be read"
             yield self.finding("body", "warning" if absolute else "error", "image-outside", message, line)
         elif not target.is_file():
-            yield self.finding("body", "error", "image-missing", f"image {src} does not exist", line)
+            named = folder / unquote(parts.path)
+            what = "is a symlink that leads nowhere" if named.is_symlink() else "does not exist"
+            yield self.finding("body", "error", "image-missing", f"image {src} {what}", line)
         else:
             yield from self.image_size(src, target, line)
 

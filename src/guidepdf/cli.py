@@ -423,8 +423,8 @@ def render(
 
     selection = select_guides(inputs, exclude=exclude)
     options = build_options(**theme)
-    named_file = output is not None and output.suffix.lower() in (".pdf", ".html") and not output.is_dir()
-    if output is not None and named_file and len(selection.paths) > 1:
+    named_file = output is not None and output.suffix.lower() in (".pdf", ".html")
+    if output is not None and named_file and len(selection.paths) > 1 and not output.is_dir():
         raise UsageError(
             f"-o {output}: {len(selection.paths)} guides need a folder, not a file name"
             f" (e.g. -o {output.with_suffix('')}/)"
