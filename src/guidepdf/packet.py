@@ -23,6 +23,7 @@ from typing import Any
 from . import __version__
 from .batch import ItemResult, read_manifest
 from .errors import GuidepdfError, RenderError, UsageError
+from .fontshare import share_fonts
 from .guide import Guide, load_guide, slugify
 from .inputs import plan_names
 from .options import RenderOptions
@@ -378,6 +379,7 @@ def join_packet(title: str, front: bytes, folios: bytes, parts: Sequence[tuple[G
             Dictionary(Title=String(title), Creator=String(f"guidepdf {__version__}"))
         )
         structure.finish()
+        share_fonts(out)  # one program per face, not one per part: a packet is not forty copies of Inter
         with out.open_outline() as packet_outline:
             packet_outline.root.extend(outline)
         buffer = io.BytesIO()
