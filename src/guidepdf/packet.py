@@ -376,7 +376,7 @@ def join_packet(title: str, front: bytes, folios: bytes, parts: Sequence[tuple[G
         out.Root.PageLabels = Dictionary(Nums=Array(labels))
         out.Root.PageMode = Name.UseOutlines
         out.docinfo = out.make_indirect(
-            Dictionary(Title=String(title), Creator=String(f"guidepdf {__version__}"))
+            Dictionary(Title=String(title), Creator=String(f"guidepdf {__version__}"), **_about(parts))
         )
         structure.finish()
         share_fonts(out)  # one program per face, not one per part: a packet is not forty copies of Inter
@@ -391,6 +391,21 @@ def join_packet(title: str, front: bytes, folios: bytes, parts: Sequence[tuple[G
             min_version=front_pdf.pdf_version,
         )
         return buffer.getvalue()
+
+
+def _about(parts: Sequence[tuple[Guide, bytes]]) -> dict[str, Any]:
+    """The packet's Subject, Keywords and Author: what it holds, its companies, who wrote the guides."""
+    from pikepdf import String
+
+    companies = list(dict.fromkeys(g.company_display or g.title for g, _ in parts))
+    authors = {str(g.meta.get("author") or "").strip() for g, _ in parts}
+    count = f"{len(parts)} salary negotiation {'brief' if len(parts) == 1 else 'briefs'}"
+    return {
+        "Subject": String(f"{count}: {', '.join(companies)}" if companies else count),
+        "Keywords": String(", ".join(["salary negotiation", *companies])),
+        # One author when every guide names the same one; otherwise the packet is guidepdf's work.
+        "Author": String(authors.pop() if len(authors) == 1 and "" not in authors else "guidepdf"),
+    }
 
 
 def _take_streams(pages: Sequence[Any]) -> None:

@@ -1,4 +1,5 @@
-"""Packets embed each font face once: the parts' subsets merged, text and pages unchanged."""
+"""Packets read as one book: each font face embedded once (text and pages unchanged), a cover that
+says what the packet holds, and document metadata."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 import pikepdf
 import pytest
 
-from conftest import SEEDS
+from conftest import SEEDS, pdfinfo
 from guidepdf import RenderOptions, load_guide, render_pdf
 from guidepdf.batch import render_batch
 from guidepdf.fontshare import merge_subsets
@@ -94,3 +95,25 @@ def test_different_faces_are_never_merged(tmp_path: Path) -> None:
     assert len(programs) == 2
     assert merge_subsets(programs) is None  # one glyph id, two drawings: not one face
     assert merge_subsets(programs[:1] * 2) is not None
+
+
+def test_cover_says_what_the_packet_holds(built: tuple[Path, Path]) -> None:
+    _, packet = built
+    cover = " ".join(
+        subprocess.run(
+            ["pdftotext", "-f", "1", "-l", "1", str(packet), "-"], capture_output=True, text=True, check=True
+        ).stdout.split()
+    )
+    assert "6 salary negotiation briefs for Aurelian Systems, Halden Bank, Kestrel Games and 3 other" in cover
+    assert "6 guides" in cover and "pages" in cover and "23 Nov 2026" in cover
+    for name in NAMES:
+        guide = load_guide(SEEDS / name)
+        assert f"{guide.company_display} · {guide.role_display}" in cover
+
+
+def test_packet_metadata_names_subject_keywords_and_author(built: tuple[Path, Path]) -> None:
+    _, packet = built
+    info = pdfinfo(packet)
+    assert info["Subject"].startswith("6 salary negotiation briefs: Aurelian Systems, Halden Bank")
+    assert info["Keywords"].startswith("salary negotiation, Aurelian Systems")
+    assert info["Author"] == "guidepdf"
