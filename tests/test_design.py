@@ -167,3 +167,17 @@ def test_overdue_notice_keeps_its_last_words_together() -> None:
     html = build_page(load_guide(REFERENCE), RenderOptions(as_of=AS_OF)).html
     assert '<span class="nowrap">out of date.</span>' in html
     assert '<span class="nowrap">23 May 2026</span>' in html
+
+
+def test_hyphenated_compounds_extract_with_their_hyphen(tmp_path: Path) -> None:
+    words = ["already-elite", "sub-millisecond", "front-loaded", "well-known", "cross-border", "two-year"]
+    filler = "pay and terms in the offer letter"
+    sentences = [f"{filler[: 3 + (i * 7) % 30]} {words[i % len(words)]} offer." for i in range(60)]
+    guide = tmp_path / "g.md"
+    guide.write_text("# Compounds\n\n" + " ".join(sentences) + "\n", encoding="utf-8")
+    out = tmp_path / "g.pdf"
+    out.write_bytes(render_pdf(load_guide(guide), RenderOptions(as_of=AS_OF)))
+    text = " ".join(pdftotext(out).split())
+    for word in words:
+        assert text.count(word) == 10, word
+        assert word.replace("-", "") not in text  # never joined as if the hyphen were a soft one

@@ -18,6 +18,12 @@ _AMOUNT = r"(?:[A-Z]{3}\s?|[A-Z]{0,2}[$£€¥₹₩₪])?\d[\d,]*(?:\.\d+)?\s?[
 _RANGE = re.compile(rf"(?<![\w.,])({_AMOUNT})\s*[-–](?!-)\s*({_AMOUNT})(?![\w])")
 _MONEYISH = re.compile(r"[$£€¥₹₩₪%KMBk]|^[A-Z]{3}")
 
+# A hyphenated compound ("already-elite", "sub-millisecond"). Broken at its hyphen, text extraction
+# (pdftotext, copy and paste) takes the hyphen for a soft one and joins "alreadyelite"; kept on one line
+# it reads back as written. Long chains still break, so they can never push past the margin.
+_COMPOUND = re.compile(r"(?<![\w-])([^\W\d_]{2,}(?:-[^\W\d_]{2,}){1,3})(?![\w-])")
+COMPOUND_MAX = 24
+
 _DOUBLE_OPEN = re.compile(r'(^|[\s(\[{—–/])"')
 _SINGLE_OPEN = re.compile(r"(^|[\s(\[{—–/])'")
 
@@ -37,23 +43,33 @@ def _quotes(text: str) -> str:
     return text.replace("'", "’")
 
 
-def typeset_text(text: str) -> str:
-    """One run of text (no tags): curly quotes and apostrophes, amount ranges as one unbreakable unit."""
-    return _RANGE.sub(_range, _quotes(text))
+def _compound(match: re.Match[str]) -> str:
+    word = match.group(1)
+    return f'<span class="nowrap">{word}</span>' if len(word) <= COMPOUND_MAX else word
+
+
+def typeset_text(text: str, compounds: bool = True) -> str:
+    """One run of text (no tags): curly quotes and apostrophes, amount ranges as one unbreakable unit,
+    and (unless `compounds` is false, as in table cells) hyphenated compounds kept whole."""
+    text = _RANGE.sub(_range, _quotes(text))
+    return _COMPOUND.sub(_compound, text) if compounds else text
 
 
 def typeset(html: str) -> str:
     """`html` with its text typeset (see `typeset_text`) and its tables marked for the stylesheet."""
     parts = _TAG_OR_TEXT.split(html)
-    verbatim = 0
+    verbatim = cells = 0
     for i, part in enumerate(parts):
         if i % 2:  # a tag
             match = _TAG_NAME.match(part)
-            if match and match.group(2).lower() in _VERBATIM:
-                verbatim += -1 if match.group(1) else 1
-                verbatim = max(verbatim, 0)
+            name = match.group(2).lower() if match else ""
+            step = -1 if match and match.group(1) else 1
+            if name in _VERBATIM:
+                verbatim = max(verbatim + step, 0)
+            elif name in ("td", "th"):  # narrow columns need every break opportunity
+                cells = max(cells + step, 0)
         elif part and not verbatim:
-            parts[i] = typeset_text(part)
+            parts[i] = typeset_text(part, compounds=not cells)
     return _mark_tables("".join(parts))
 
 
