@@ -56,7 +56,10 @@ def make_guides(folder: Path, count: int) -> list[Path]:
 
 
 class PeakMemory:
-    """Samples the resident memory of a process and all its descendants; keeps the peak (bytes)."""
+    """Samples the resident memory of a process and all its descendants; keeps the peak (bytes).
+
+    `main_peak` is the peak of the process itself, without its workers.
+    """
 
     def __init__(self, pid: int, interval: float = 0.05) -> None:
         import psutil
@@ -64,6 +67,7 @@ class PeakMemory:
         self.process = psutil.Process(pid)
         self.interval = interval
         self.peak = 0
+        self.main_peak = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -76,7 +80,10 @@ class PeakMemory:
             try:
                 for proc in [self.process, *self.process.children(recursive=True)]:
                     with contextlib.suppress(psutil.Error):
-                        total += proc.memory_info().rss
+                        rss = proc.memory_info().rss
+                        total += rss
+                        if proc is self.process:
+                            self.main_peak = max(self.main_peak, rss)
             except psutil.Error:
                 break
             self.peak = max(self.peak, total)

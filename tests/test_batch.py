@@ -6,6 +6,7 @@ import hashlib
 import json
 import shutil
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from click.testing import CliRunner
@@ -248,3 +249,32 @@ def test_a_stuck_worker_is_killed_and_the_others_finish() -> None:
     by_name = {r.source: r for r in results}
     assert by_name["stuck"].error == "stuck: stopped after 1 s (--timeout)"
     assert [by_name[t].data for t in "abcd"] == [b"a", b"b", b"c", b"d"]
+
+
+def nap_and_note(task: SimpleNamespace, theme: object) -> TaskResult:
+    """Like `nap`, and each run appends the task's name to a file, so runs can be counted."""
+    import signal
+    import time
+
+    name, notes = task.source, task.notes
+    with open(notes, "a", encoding="utf-8") as handle:
+        handle.write(name + "\n")
+    if name == "stuck":
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+        time.sleep(120)
+    # On the other worker, "a" then "long" run from 0 to 3.4 s: "long" is half-way through, within its
+    # own limit, when "stuck" passes its limit plus grace (2.5 s) and is killed.
+    time.sleep({"a": 1.0, "long": 2.4}.get(name, 0))
+    return TaskResult(name, data=name.encode())
+
+
+def test_killing_a_stuck_worker_leaves_its_siblings_running(tmp_path: Path) -> None:
+    notes = tmp_path / "runs.txt"
+    tasks = [SimpleNamespace(source=name, notes=str(notes)) for name in ("stuck", "a", "long", "b")]
+    with Workers(2, timeout=1.5, grace=1) as workers:
+        results = workers.run(nap_and_note, tasks)
+    by_name = {r.source: r for r in results}
+    assert by_name["stuck"].error == "stuck: stopped after 1.5 s (--timeout)"
+    assert [by_name[t].data for t in ("long", "a", "b")] == [b"long", b"a", b"b"]
+    runs = notes.read_text(encoding="utf-8").split()
+    assert sorted(runs) == ["a", "b", "long", "stuck"]  # nothing was started twice

@@ -52,7 +52,7 @@ def test_reference_text_a_reader_sees(reference_pdf: Path) -> None:
         "2025-Q4",
         "Levels.fyi, Blind",
         "London",  # null regions are labelled, not dropped
-        "No figures",
+        "from the guide",  # ... and show the body table's figures, marked (tests/test_figures.py)
         "HK$4.10M",  # body table
         "£410K",
         "Negotiate Up Strategy",

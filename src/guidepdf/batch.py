@@ -6,18 +6,20 @@ import contextlib
 import hashlib
 import json
 import logging
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from ._version import __version__
 from .errors import GuidepdfError
-from .guide import load_guide
+from .guide import MAX_BYTES, load_guide
 from .inputs import plan_names
 from .options import RenderOptions
-from .output import atomic_write
+from .output import atomic_write, read_own_file
+from .reading import read_limited
 from .tasks import (
     RenderTask,
     TaskResult,
@@ -36,6 +38,24 @@ MANIFEST = "manifest.json"
 STATUSES = ("rendered", "skipped", "failed")
 #: While a batch runs, the manifest is rewritten at most this often, so a killed batch loses little.
 MANIFEST_EVERY = 1.0
+#: The manifest is read with a bounded read; one this large was not written by guidepdf.
+MAX_MANIFEST_BYTES = 64_000_000
+#: No output of a batch is larger than this (the largest file hashed to prove a row).
+MAX_OUTPUT_BYTES = 2_000_000_000
+
+_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+#: A manifest row's field and the types it may have; a row with anything else is dropped.
+_ROW_TYPES: dict[str, tuple[type, ...]] = {
+    "source": (str,),
+    "output": (str,),
+    "status": (str,),
+    "error": (str, type(None)),
+    "sha256": (str, type(None)),
+    "pages": (int, type(None)),
+    "bytes": (int, type(None)),
+    "key": (str, type(None)),
+    "source_path": (str, type(None)),
+}
 
 
 @dataclass(frozen=True)
@@ -107,7 +127,7 @@ def make_task(
     job: RenderJob, *, remote: bool = False, timeout: float | None = None
 ) -> tuple[RenderTask, Any]:
     """The task for `job` and the guide's referenced files (shipped with the task when `remote`)."""
-    text = job.source.read_bytes()
+    text = read_limited(job.source, MAX_BYTES)
     resources = guide_resources(job.source, text)
     task = RenderTask(str(job.source), text, job.options, job.format, resources if remote else None, timeout)
     return task, resources
@@ -149,13 +169,54 @@ def store(job: RenderJob, result: TaskResult, key: str | None = None) -> ItemRes
 
 
 def read_manifest(out: Path) -> dict[str, dict[str, Any]]:
-    """The previous manifest's rows by output file name; empty when missing or unreadable."""
+    """The previous manifest's rows by output file name; empty when missing or unreadable.
+
+    The manifest is state anyone could have edited: it is read only as a regular file (not through a
+    link), and a row with a wrong type, a missing field or an output name that is not a plain file
+    name of the folder is dropped, which costs at most a render.
+    """
     try:
-        data = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
-        rows = data["items"] if isinstance(data, dict) else data
-        return {Path(r["output"]).name: r for r in rows if isinstance(r, dict) and r.get("output")}
-    except (OSError, ValueError, KeyError, TypeError):
+        data = json.loads(read_own_file(out / MANIFEST, MAX_MANIFEST_BYTES).decode("utf-8"))
+        rows = data.get("items") if isinstance(data, dict) else data
+    except (OSError, ValueError, RecursionError):  # RecursionError: absurdly nested JSON
         return {}
+    if not isinstance(rows, list):
+        return {}
+    found: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        name = _row_name(row)
+        if name is not None:
+            found[name] = row
+    return found
+
+
+def _row_name(row: Any) -> str | None:
+    """The output file name a manifest row speaks for, or None when the row cannot be trusted."""
+    if not isinstance(row, dict) or not isinstance(row.get("output"), str):
+        return None
+    for key, types in _ROW_TYPES.items():
+        value = row.get(key)
+        # bool is an int to Python, never a page count or a size in a manifest
+        if not isinstance(value, types) or isinstance(value, bool):
+            return None
+    if row.get("sha256") is not None and not _SHA256_RE.match(row["sha256"]):
+        return None
+    name = Path(row["output"]).name
+    if not name or name.startswith(".") or name == MANIFEST or name != row["output"].rsplit("/", 1)[-1]:
+        return None  # hidden files, the manifest itself and odd names are never guidepdf's outputs
+    return name
+
+
+def _own_output(path: Path, row: dict[str, Any]) -> bytes | None:
+    """The bytes at `path` if they are exactly what the row recorded (a regular file, same sha256)."""
+    size = row.get("bytes")
+    try:
+        data = read_own_file(path, size if isinstance(size, int) and size >= 0 else MAX_OUTPUT_BYTES)
+    except OSError:
+        return None
+    if not row.get("sha256") or hashlib.sha256(data).hexdigest() != row["sha256"]:
+        return None
+    return data
 
 
 def manifest_row(item: ItemResult) -> dict[str, Any]:
@@ -181,12 +242,9 @@ def up_to_date(job: RenderJob, key: str, previous: dict[str, Any] | None) -> Ite
     """The skipped result when the output on disk was made from exactly this key, else None."""
     if not previous or previous.get("key") != key or previous.get("status") not in ("rendered", "skipped"):
         return None
-    try:
-        data = job.output.read_bytes()
-    except OSError:
-        return None
-    if len(data) != previous.get("bytes") or hashlib.sha256(data).hexdigest() != previous.get("sha256"):
-        return None  # changed or damaged since: rebuild
+    data = _own_output(job.output, previous)
+    if data is None or len(data) != previous.get("bytes"):
+        return None  # changed, damaged or replaced by a link since: rebuild
     return ItemResult(
         str(job.source),
         str(job.output),
@@ -198,19 +256,29 @@ def up_to_date(job: RenderJob, key: str, previous: dict[str, Any] | None) -> Ite
     )
 
 
-def _remove_stale(out: Path, previous: dict[str, dict[str, Any]], current: set[str]) -> list[str]:
-    """Delete outputs whose guide no longer exists (only if they are still what guidepdf wrote)."""
+def _remove_stale(
+    out: Path, previous: dict[str, dict[str, Any]], current: set[str]
+) -> tuple[list[str], set[str]]:
+    """Delete outputs whose guide no longer exists (only if they are still what guidepdf wrote).
+
+    Only a regular file directly in `out` whose bytes have the row's sha256 is removed: a row
+    claiming some other file, or a link planted in its place, deletes nothing outside the folder.
+    Returns the files removed and the names of every row whose guide is gone (dropped either way).
+    """
     removed = []
+    gone = set()
     for name, row in previous.items():
         source = Path(row.get("source_path") or row.get("source") or "")
-        if name in current or source.exists():
+        if name in current or not source.name or source.exists():
             continue
+        gone.add(name)
         target = out / name
+        if _own_output(target, row) is None:
+            continue  # not (or no longer) the file guidepdf wrote: leave it alone
         with contextlib.suppress(OSError):
-            if hashlib.sha256(target.read_bytes()).hexdigest() == row.get("sha256"):
-                target.unlink()
-        removed.append(str(target))
-    return removed
+            target.unlink()
+            removed.append(str(target))
+    return removed, gone
 
 
 def _clean_partials(out: Path, names: Sequence[str]) -> None:
@@ -298,10 +366,9 @@ def render_batch(
     removed: list[str] = []
     if not single_file:
         current = {Path(r.output).name for r in results if r.output}
-        removed = _remove_stale(out, previous, current)
-        for name in list(rows):
-            if str(out / name) in removed:
-                del rows[name]
+        removed, gone = _remove_stale(out, previous, current)
+        for name in gone:
+            rows.pop(name, None)
         ordered = [manifest_row(r) for r in results]
         sources = {str(Path(r.source).resolve()) for r in results}
         kept = [

@@ -136,8 +136,8 @@ def _tick_label(value: float, currency: str | None) -> str:
 
 
 def _from_body(comp: Compensation) -> bool:
-    # Set by the body-figures reader when it fills a region from the guide's text; absent otherwise.
-    return bool(getattr(comp, "from_body", False)) or getattr(comp, "source", None) == "body"
+    # `origin` is "body" when the body-figures reader filled the region from the guide's text.
+    return getattr(comp, "origin", None) == "body" or bool(getattr(comp, "from_body", False))
 
 
 def chart_row(comp: Compensation, top: float | None = None) -> ChartRow:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
@@ -13,9 +14,19 @@ from urllib.parse import unquote, urlsplit
 
 from .currencies import is_currency
 from .errors import GuideError
-from .guide import Compensation, Guide, load_guide
+from .figures import BodyRegion, read_body_figures
+from .guide import KNOWN_FIELDS, NUMBER_FIELDS, Compensation, Guide, load_guide
 from .inputs import expand_inputs
-from .markup import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, URL_SCHEMES
+from .markup import (
+    ALLOWED_ATTRIBUTES,
+    ALLOWED_TAGS,
+    MAX_NESTING,
+    URL_SCHEMES,
+    live_link,
+    nesting_depth,
+    sanitize,
+)
+from .reading import MAX_RESOURCE_BYTES, read_limited, real_path
 from .timeouts import time_limit
 
 #: Fields a complete guide gives; each one missing is a warning.
@@ -29,6 +40,10 @@ RECOMMENDED_FIELDS = (
     "compensation",
 )
 DATA_QUALITIES = ("high", "medium", "low")
+#: Check errors that do not stop a render: the renderer handles these itself and says so.
+RENDER_HANDLED = frozenset({"image-refused", "image-outside", "body-too-complex"})
+#: Keys of a compensation region the loader reads; others are kept but may be misspelt.
+REGION_FIELDS = frozenset((*NUMBER_FIELDS, "region", "currency"))
 #: Python-Markdown is quadratic on some input (long runs of `[`, lists nested hundreds deep); `check`
 #: reports a body that takes longer than this to convert instead of waiting for it.
 BODY_SECONDS = 10.0
@@ -92,7 +107,33 @@ def check_guide(
         guide = load_guide(path)
     except GuideError as exc:
         return (Finding(exc.path, exc.field, exc.line, "error", "schema", exc.message),)
+    return check_loaded(guide, as_of, allow_network=allow_network)
+
+
+def check_loaded(guide: Guide, as_of: date, *, allow_network: bool = False) -> tuple[Finding, ...]:
+    """Every problem in a guide already loaded (its front matter is not parsed again)."""
     return tuple(_GuideCheck(guide, as_of, allow_network).run())
+
+
+def guide_errors(guide: Guide, as_of: date, *, allow_network: bool = False) -> tuple[Finding, ...]:
+    """The error findings for a loaded guide that stop it from being rendered.
+
+    Errors the renderer already handles safely and reports itself are left to it: an image refused
+    or outside the guide's folder (the sandbox leaves it out and warns) and a body too complex to
+    convert (the render's time limit stops it).
+    """
+    findings = _GuideCheck(guide, as_of, allow_network).run()
+    return tuple(f for f in findings if f.severity == "error" and f.code not in RENDER_HANDLED)
+
+
+def refuse_on_errors(guide: Guide, as_of: date, *, allow_network: bool = False) -> None:
+    """Raise `GuideError` with the first check error (and how many more) when the guide has any."""
+    errors = guide_errors(guide, as_of, allow_network=allow_network)
+    if errors:
+        first = errors[0]
+        more = f"; {len(errors) - 1} more check errors" if len(errors) > 1 else ""
+        message = f"{first.message}{more} (--no-check renders anyway)"
+        raise GuideError(first.file, message, field=first.field, line=first.line)
 
 
 def check_guides(
@@ -104,11 +145,16 @@ def check_guides(
 
 
 def check_paths(
-    inputs: Iterable[str | Path], as_of: date | None = None, *, allow_network: bool = False
+    inputs: Iterable[str | Path],
+    as_of: date | None = None,
+    *,
+    allow_network: bool = False,
+    exclude: Iterable[str] = (),
 ) -> CheckResult:
     """Expand INPUT arguments (files, folders, globs) like `render` does and check every guide found."""
-    selection = expand_inputs(inputs)
-    findings = check_guides(selection.paths, as_of, allow_network=allow_network)
+    selection = expand_inputs(inputs, exclude)
+    refused = tuple(Finding(path, None, None, "error", "refused", why) for path, why in selection.refused)
+    findings = refused + check_guides(selection.paths, as_of, allow_network=allow_network)
     return CheckResult(
         findings=findings, checked=tuple(str(p) for p in selection.paths), missing=selection.missing
     )
@@ -132,11 +178,23 @@ class _GuideCheck:
         return Finding(self.file, where, line, severity, code, message)
 
     def run(self) -> Iterator[Finding]:
+        if not self.guide.source.strip():
+            yield self.finding(None, "error", "empty", "the file is empty: nothing to render", 1)
+            return
+        yield from self.duplicate_keys()
+        yield from self.unknown_fields()
         yield from self.missing_fields()
         yield from self.dates()
         yield from self.data_quality()
         yield from self.regions()
+        yield from self.body_figures()
         yield from self.body()
+
+    def duplicate_keys(self) -> Iterator[Finding]:
+        # YAML keeps the last of two equal keys without a word: the first value silently disappears.
+        for where, first, second in duplicate_keys(self.guide):
+            message = f"the key is given twice, on lines {first} and {second}; line {second} wins"
+            yield self.finding(where, "warning", "duplicate-key", message, second)
 
     def missing_fields(self) -> Iterator[Finding]:
         meta = self.guide.meta
@@ -148,6 +206,27 @@ class _GuideCheck:
             value = meta.get(name)
             if value is None or value == "" or value == [] or value == {}:
                 yield self.finding(name, "warning", "missing-field", "recommended field is missing")
+
+    def unknown_fields(self) -> Iterator[Finding]:
+        """A field that is not known but is close to a known one is most likely misspelt."""
+        meta = self.guide.meta
+        for name in meta:
+            if name not in KNOWN_FIELDS:
+                yield from self.misspelt(name, name, KNOWN_FIELDS, present=set(meta))
+        raw = meta.get("compensation")
+        items = [raw] if isinstance(raw, dict) else raw if isinstance(raw, list) else []
+        for i, item in enumerate(items):
+            if isinstance(item, dict):
+                keys = {str(k) for k in item}
+                for key in keys - REGION_FIELDS:
+                    yield from self.misspelt(f"compensation[{i}].{key}", key, REGION_FIELDS, present=keys)
+
+    def misspelt(self, where: str, name: str, known: Iterable[str], present: set[str]) -> Iterator[Finding]:
+        close = difflib.get_close_matches(name.lower(), sorted(known), n=1, cutoff=0.75)
+        if close:
+            # The intended field is missing too: the guide silently lost it, which is an error.
+            severity = "warning" if close[0] in present else "error"
+            yield self.finding(where, severity, "unknown-field", f"unknown field; did you mean {close[0]}?")
 
     def dates(self) -> Iterator[Finding]:
         guide = self.guide
@@ -217,6 +296,54 @@ class _GuideCheck:
                     f"region {name}has no figures (all null) while other regions have them",
                 )
 
+    def body_figures(self) -> Iterator[Finding]:
+        """The body's compensation table against the front matter, region by region."""
+        figures = read_body_figures(self.guide.body, self.guide.body_line)
+        for problem in figures.problems:
+            column = f"{problem.column}: " if problem.column else ""
+            message = f"compensation table: {column}{problem.message}; the cell is left out"
+            yield self.finding("body", "warning", "body-table", message, problem.line)
+        raw = self.guide.meta.get("compensation")
+        raw_list = [raw] if isinstance(raw, dict) else raw if isinstance(raw, list) else []
+        indexes = [i for i, item in enumerate(raw_list) if item is not None]
+        for i, comp in zip(indexes, self.guide.compensation, strict=False):
+            row = figures.find(comp.region)
+            if row is None or not row.figures:
+                continue
+            where = f"compensation[{i}]"
+            if not comp.has_figures:
+                message = (
+                    f"region {comp.region!r} has no figures in the front matter, but the body gives "
+                    f"{row.describe()} (line {row.line}); `guidepdf fill` copies them"
+                )
+                yield self.finding(where, "warning", "body-only", message)
+                continue
+            if comp.currency and row.currency and comp.currency != row.currency:
+                message = (
+                    f"currency {comp.currency} disagrees with the body's {row.currency} (line {row.line})"
+                )
+                yield self.finding(f"{where}.currency", "error", "body-mismatch", message)
+                continue
+            yield from self.disagreements(comp, row, where)
+
+    def disagreements(self, comp: Compensation, row: BodyRegion, where: str) -> Iterator[Finding]:
+        for column, amount in row.amounts.items():
+            for end, body_value in (("low", amount.low), ("high", amount.high)):
+                name = f"{column}_{end}"
+                value = getattr(comp, name)
+                # Rounding: the text shows the figure to its last digit, so half a step either way agrees.
+                if value is None or body_value is None or abs(value - body_value) <= amount.precision / 2:
+                    continue
+                message = (
+                    f"{name} {_num(value)} disagrees with the body's {amount.text} "
+                    f"(line {row.line}: {_num(body_value)})"
+                )
+                yield self.finding(f"{where}.{name}", "error", "body-mismatch", message)
+        pct = row.figures.get("bonus_pct")
+        if pct is not None and comp.bonus_pct is not None and abs(comp.bonus_pct - pct) > 0.5:
+            message = f"bonus_pct {_num(comp.bonus_pct)} disagrees with the body's {pct:g}% (line {row.line})"
+            yield self.finding(f"{where}.bonus_pct", "error", "body-mismatch", message)
+
     def ranges(self, comp: Compensation, where: str) -> Iterator[Finding]:
         for low_name, high_name in _PAIRS:
             low, high = getattr(comp, low_name), getattr(comp, high_name)
@@ -273,9 +400,12 @@ class _GuideCheck:
             )
 
     def body(self) -> Iterator[Finding]:
+        if not needs_scan(self.guide.body):
+            return
         try:
             with time_limit(BODY_SECONDS, _BodyTooSlow):
                 scan = _scan_body(self.guide.body)
+                depth = nesting_depth(sanitize(scan.html))
         except _BodyTooSlow:
             message = (
                 f"the Markdown body takes over {BODY_SECONDS:g} s to convert (long runs of '[' or lists"
@@ -287,6 +417,9 @@ class _GuideCheck:
             message = "the Markdown body nests too deeply to convert"
             yield self.finding("body", "error", "body-too-complex", message, self.guide.body_line)
             return
+        if depth > MAX_NESTING:
+            message = f"the body nests elements {depth} levels deep, over the limit of {MAX_NESTING}"
+            yield self.finding("body", "error", "body-too-deep", message, self.guide.body_line)
         for tag in scan.removed_tags:
             yield self.finding(
                 "body", "warning", "removed-html", f"will be removed: <{tag}>", self.body_line(rf"<{tag}\b")
@@ -297,7 +430,10 @@ class _GuideCheck:
             yield self.finding("body", "warning", "removed-html", message, line)
         for url in scan.removed_links:
             line = self.body_line(re.escape(url))
-            yield self.finding("body", "warning", "removed-html", f"will be removed: link to {url}", line)
+            message = (
+                f"link to {url} will print as plain text (only http, https, mailto and #fragments stay links)"
+            )
+            yield self.finding("body", "warning", "removed-html", message, line)
         for src in scan.images:
             yield from self.image(src)
 
@@ -314,8 +450,8 @@ class _GuideCheck:
             message = f"will be removed: image source {src[:60]} ({scheme}: URLs are not allowed)"
             yield self.finding("body", "warning", "removed-html", message, line)
             return
-        folder = self.guide.path.parent.resolve()
-        target = (folder / unquote(parts.path)).resolve()
+        folder = real_path(self.guide.path.parent)
+        target = real_path(folder / unquote(parts.path))  # a symlink loop stays a path that is no file
         if not target.is_relative_to(folder):
             absolute = parts.path.startswith("/")
             message = f"image {src} is outside the guide's folder and will not be read"
@@ -329,7 +465,7 @@ class _GuideCheck:
         from .images import oversize_reason
 
         try:
-            reason = oversize_reason(target.read_bytes())
+            reason = oversize_reason(read_limited(target, MAX_RESOURCE_BYTES))
         except OSError as exc:
             reason = f"cannot read: {exc.strerror or exc}"
         if reason:
@@ -347,6 +483,7 @@ class _GuideCheck:
 class _BodyScan:
     """What the Markdown of a body turns into that matters before sanitizing: images and doomed HTML."""
 
+    html: str
     images: tuple[str, ...]
     removed_tags: tuple[str, ...]
     removed_attributes: tuple[tuple[str, str], ...]
@@ -375,12 +512,42 @@ class _TagCollector(HTMLParser):
                 scheme = urlsplit(value.strip()).scheme.lower()
                 if tag == "img":
                     self.images.setdefault(value.strip(), None)
-                elif scheme and scheme not in URL_SCHEMES:
+                elif not live_link(value) if tag == "a" else scheme and scheme not in URL_SCHEMES:
                     self.links.setdefault(value.strip(), None)
 
 
 class _BodyTooSlow(Exception):
     """The body's Markdown conversion ran past BODY_SECONDS."""
+
+
+# A link or reference target with a scheme other than http(s) (`mailto:`, `javascript:`), or with
+# characters that could spell one once decoded (`&#106;avascript:`, `java%73cript:`).
+_ODD_TARGET_RE = re.compile(r"(?:\]\(|^\s{0,3}\[[^\]]*\]:)\s*(?!https?://)[^\s)]*[:&%\\]", re.M)
+#: Bodies beyond these are converted even with nothing to find, to catch what converts slowly.
+_FAST_MAX_BRACKETS = 500
+_FAST_MAX_INDENT = 16
+_FAST_MAX_QUOTES = 8
+
+
+def needs_scan(body: str) -> bool:
+    """False when converting the body's Markdown cannot find anything to report, so `check` skips it.
+
+    Every finding of the body scan comes from raw HTML (`<`: tags, attributes, autolinks), an image
+    (`![`), or a link whose target has a scheme other than http(s). A body with none of these has
+    nothing to report, unless it is one of the shapes that Python-Markdown converts slowly or
+    recursively (long runs of `[`, deep nesting), which are always converted under the time limit.
+    """
+    if "<" in body or "![" in body or body.count("[") > _FAST_MAX_BRACKETS:
+        return True
+    if _ODD_TARGET_RE.search(body):
+        return True
+    for line in body.splitlines():
+        stripped = line.lstrip(" \t>")
+        if len(line) - len(stripped) >= _FAST_MAX_INDENT and stripped:
+            lead = line[: len(line) - len(stripped)]
+            if len(lead.expandtabs(4)) >= _FAST_MAX_INDENT or lead.count(">") >= _FAST_MAX_QUOTES:
+                return True
+    return False
 
 
 def _scan_body(body: str) -> _BodyScan:
@@ -393,6 +560,7 @@ def _scan_body(body: str) -> _BodyScan:
     collector.feed(html)
     collector.close()
     return _BodyScan(
+        html=html,
         images=tuple(collector.images),
         removed_tags=tuple(collector.tags),
         removed_attributes=tuple(collector.attributes),
@@ -402,13 +570,15 @@ def _scan_body(body: str) -> _BodyScan:
 
 def field_lines(guide: Guide) -> dict[str, int]:
     """The file line of each front-matter field path (`compensation[1].base_low`), where known."""
-    from .guide import _load_yaml, _split
+    return guide.lines
 
-    try:
-        fm_text, _body, fm_line, _ = _split(guide.source, guide.path)
-        return _load_yaml(fm_text, guide.path, fm_line)[1] if fm_text.strip() else {}
-    except GuideError:
-        return {}
+
+def duplicate_keys(guide: Guide) -> list[tuple[str, int, int]]:
+    """Keys given twice in one front-matter mapping: (field path, first line, repeated line).
+
+    Found by the loader's one parse of the front matter (see `Guide.duplicate_keys`).
+    """
+    return list(guide.duplicate_keys)
 
 
 def _num(value: float) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from . import __version__
+from ._version import __version__
 from .errors import GuidepdfError, UsageError
 
 log = logging.getLogger("guidepdf")
@@ -25,13 +25,27 @@ class GuidepdfGroup(click.Group):
         try:
             return super().invoke(ctx)
         except UsageError as exc:
-            click.echo(f"error: {exc}", err=True)
+            say(f"error: {exc}")
             ctx.exit(2)
         except GuidepdfError as exc:
             if ctx.find_root().params.get("debug") or "--debug" in sys.argv:
                 raise
-            click.echo(f"error: {exc}", err=True)
+            say(f"error: {exc}")
             ctx.exit(1)
+
+
+def say(line: str) -> None:
+    """Print one line to stderr, control characters escaped: a file name cannot forge a second line."""
+    from .reading import escape_controls
+
+    click.echo(escape_controls(line), err=True)
+
+
+class _WarningLine(logging.Handler):
+    """Logs a record as a `warning: …` line on the current stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        say(f"warning: {record.getMessage()}")
 
 
 def parse_day(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
@@ -55,6 +69,11 @@ def main(ctx: click.Context, debug: bool) -> None:
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s: %(message)s"
     )
+    # A configuration file that is not trusted is reported the way the CLI reports warnings.
+    config_log = logging.getLogger("guidepdf.config")
+    if not config_log.handlers:
+        config_log.addHandler(_WarningLine())
+        config_log.propagate = False
     if not debug:
         # WeasyPrint reports every refused fetch; guidepdf reports them itself, once per guide.
         logging.getLogger("weasyprint").setLevel(logging.CRITICAL)
@@ -120,7 +139,26 @@ def build_options(**values: Any) -> Any:
         pdf_variant=values.get("pdf_variant") or config.pdf_variant,
         allow_network=bool(values.get("allow_network")),
         max_pages=DEFAULT_MAX_PAGES if values.get("max_pages") is None else values["max_pages"],
+        check=not values.get("no_check"),
     )
+
+
+def exclude_option(func: Any) -> Any:
+    """--exclude GLOB (repeatable): leave matching files out of the INPUT guides."""
+    return click.option(
+        "--exclude",
+        "exclude",
+        multiple=True,
+        metavar="GLOB",
+        help="Leave out files matching GLOB, e.g. README.md or 'drafts/' (repeatable; see .guidepdfignore).",
+    )(func)
+
+
+def check_option(func: Any) -> Any:
+    """--no-check: render guides that `guidepdf check` finds errors in (refused by default)."""
+    return click.option(
+        "--no-check", is_flag=True, help="Render guides even when `guidepdf check` finds errors in them."
+    )(func)
 
 
 def watch_options(func: Any) -> Any:
@@ -175,32 +213,46 @@ def run_watch(inputs: tuple[str, ...], out: Path, options: Any, fmt: str, single
         click.echo("stopped watching", err=True)
 
 
+def check_output(path: Path, *, folder: bool) -> None:
+    """Refuse, before any work, an -o that exists as a file where a folder is needed, or the reverse."""
+    if folder and path.exists() and not path.is_dir():
+        raise UsageError(f"-o {path}: is a file, but a folder is needed here")
+    if not folder and path.is_dir():
+        raise UsageError(f"-o {path}: is a folder, but a file name is needed here")
+
+
 def report_missing(missing: Iterable[str]) -> None:
     """One `error:` line per INPUT argument that matched no guide."""
     for item in missing:
-        click.echo(f"error: {item}: no such file, folder or matching guide", err=True)
+        say(f"error: {item}: no such file, folder or matching guide")
 
 
-def select_guides(inputs: tuple[str, ...], *, required: bool = True, purpose: str = "") -> Any:
+def select_guides(
+    inputs: tuple[str, ...], *, required: bool = True, purpose: str = "", exclude: tuple[str, ...] = ()
+) -> Any:
     """Expand INPUT arguments (files, folders, globs), reporting those that matched nothing."""
     from .inputs import expand_inputs
 
-    selection = expand_inputs(inputs)
+    selection = expand_inputs(inputs, exclude)
     report_missing(selection.missing)
-    if required and not selection.paths:
+    for path, reason in selection.refused:
+        say(f"error: {path}: {reason}")
+    if required and not selection.paths and not selection.refused:
         raise UsageError(f"no guides selected{purpose}: " + (", ".join(inputs) or "give INPUT guides"))
     return selection
 
 
-def report(result: Any) -> None:
-    """Print the per-guide problems of a batch: one `error:` line per failed guide."""
-    for source, new in result.clashes:
-        click.echo(f"warning: two guides want {source}; one is written as {new}", err=True)
+def report(result: Any, *, verbose: bool = False) -> None:
+    """Print the per-guide problems of a batch: one `error:` line per failed guide, name clashes summed up."""
+    from .progress import summarise_clashes
+
+    for line in summarise_clashes(result.clashes, result.items, verbose=verbose):
+        say(f"warning: {line}")
     for item in result.items:
         if item.status == "failed":
-            click.echo(f"error: {item.error}", err=True)
+            say(f"error: {item.error}")
         for url in dict.fromkeys(item.refused):
-            click.echo(f"warning: {item.source}: not fetched: {url}", err=True)
+            say(f"warning: {item.source}: not fetched: {url}")
 
 
 def timeout_option(func: Any) -> Any:
@@ -215,24 +267,22 @@ def timeout_option(func: Any) -> Any:
     )(func)
 
 
+def progress_options(func: Any) -> Any:
+    """--quiet and --verbose: how much a long command says while it runs."""
+    func = click.option(
+        "--verbose", "-v", is_flag=True, help="List every name clash and detail instead of a summary."
+    )(func)
+    return click.option("--quiet", "-q", is_flag=True, help="No progress bar or progress lines.")(func)
+
+
 @contextlib.contextmanager
-def batch_progress(total: int, label: str) -> Iterator[Callable[[Any], None]]:
-    """A per-guide callback drawing a progress bar on a terminal; silent otherwise."""
-    if total < 2 or not sys.stderr.isatty():
-        yield lambda item: None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+def batch_progress(total: int, label: str, *, quiet: bool = False) -> Iterator[Callable[[Any], None]]:
+    """A per-guide callback: a bar with rate and time left on a terminal, a line every few seconds
+    elsewhere, nothing with --quiet."""
+    from .progress import Progress, choose_mode
 
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=_stderr_console(), transient=True) as bar:
-        task = bar.add_task(label, total=total)
-        yield lambda item: bar.advance(task)
-
-
-def _stderr_console() -> Any:
-    from rich.console import Console
-
-    return Console(stderr=True)
+    with Progress(total, label, choose_mode(total, quiet=quiet)) as progress:
+        yield progress
 
 
 @main.command()
@@ -255,31 +305,38 @@ def _stderr_console() -> Any:
 @click.option("--force", is_flag=True, help="Rebuild every output, changed or not.")
 @click.option("--scheduler", metavar="ADDRESS", help="Render on a dask.distributed cluster.")
 @watch_options
+@check_option
+@exclude_option
 @timeout_option
+@progress_options
 @theme_options
 def render(
     inputs: tuple[str, ...],
+    exclude: tuple[str, ...],
     output: Path | None,
     fmt: str,
     jobs: int | None,
     force: bool,
     scheduler: str | None,
     timeout: float,
+    quiet: bool,
+    verbose: bool,
     **theme: Any,
 ) -> None:
     """Render guides (files, folders or globs) to PDF briefs or self-contained HTML."""
     from .batch import render_batch
     from .config import load_config
 
-    selection = select_guides(inputs)
+    selection = select_guides(inputs, exclude=exclude)
     options = build_options(**theme)
     single = output is not None and len(selection.paths) == 1 and output.suffix.lower() in (".pdf", ".html")
     if single and output is not None and output.suffix.lower() != f".{fmt}":
         raise UsageError(f"-o {output}: the name does not match --format {fmt}")
     out = output or load_config().output or Path("out")
+    check_output(out, folder=not single)
     if theme.get("watch"):
         return run_watch(inputs, out, options, fmt, single, jobs=jobs, **theme)
-    with batch_progress(len(selection.paths), "Rendering") as progress:
+    with batch_progress(len(selection.paths), "Rendering", quiet=quiet) as progress:
         result = render_batch(
             list(selection.paths),
             out,
@@ -292,8 +349,9 @@ def render(
             scheduler=scheduler,
             timeout=timeout or None,
         )
-    report(result)
+    report(result, verbose=verbose)
     rendered, failed = result.count("rendered"), len(result.failed) + len(selection.missing)
+    failed += len(selection.refused)
     removed = f", {len(result.removed)} removed" if result.removed else ""
     click.echo(
         f"{rendered} rendered, {result.count('skipped')} skipped, {failed} failed{removed} "
@@ -327,10 +385,14 @@ def render(
     "--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes (default: CPU count)."
 )
 @click.option("--scheduler", metavar="ADDRESS", help="Render on a dask.distributed cluster.")
+@check_option
+@exclude_option
 @timeout_option
+@progress_options
 @theme_options
 def packet(
     inputs: tuple[str, ...],
+    exclude: tuple[str, ...],
     output: Path | None,
     title: str | None,
     sort: str | None,
@@ -338,6 +400,8 @@ def packet(
     jobs: int | None,
     scheduler: str | None,
     timeout: float,
+    quiet: bool,
+    verbose: bool,
     **theme: Any,
 ) -> None:
     """Bundle guides into one PDF packet: cover, contents, overview table, then every guide."""
@@ -345,16 +409,17 @@ def packet(
     from .output import atomic_write
     from .packet import CACHE_DIR, make_grouped_packets, make_packet
 
-    selection = select_guides(inputs, purpose=" for the packet")
+    selection = select_guides(inputs, purpose=" for the packet", exclude=exclude)
     theme.pop("watch", None)
     options = build_options(**theme)
     run: dict[str, Any] = {"jobs": jobs, "scheduler": scheduler, "timeout": timeout or None}
     paths = list(selection.paths)
-    with batch_progress(len(paths), "Rendering parts") as progress:
+    with batch_progress(len(paths), "Rendering parts", quiet=quiet) as progress:
         if group_by:
             folder = output or load_config().output or Path("out")
             if folder.suffix.lower() == ".pdf":
                 raise UsageError(f"-o {folder}: with --group-by, -o names a folder")
+            check_output(folder, folder=True)
             made, failed = make_grouped_packets(
                 paths,
                 group_by,
@@ -362,6 +427,7 @@ def packet(
                 options,
                 title=title,
                 sort=sort,
+                rates=load_config().rates,
                 cache_dir=folder / CACHE_DIR,
                 batch_dir=folder,
                 progress=progress,
@@ -371,11 +437,13 @@ def packet(
             target = output or (load_config().output or Path("out")) / "packet.pdf"
             if target.suffix.lower() != ".pdf":
                 raise UsageError(f"-o {target}: a packet is one .pdf file (use --group-by for a folder)")
+            check_output(target, folder=False)
             result = make_packet(
                 paths,
                 options,
                 title=title,
                 sort=sort,
+                rates=load_config().rates,
                 cache_dir=target.parent / CACHE_DIR,
                 batch_dir=target.parent,
                 progress=progress,
@@ -384,11 +452,12 @@ def packet(
             made, failed = [(target, result)], []
     errors = {item.source: item.error for item in failed}
     for _, result in made:
+        report_comparison(result.comparison)
         errors.update({item.source: item.error for item in result.failed})
         for source, url in dict.fromkeys(result.refused):
-            click.echo(f"warning: {source}: not fetched: {url}", err=True)
+            say(f"warning: {source}: not fetched: {url}")
     for error in errors.values():
-        click.echo(f"error: {error}", err=True)
+        say(f"error: {error}")
     written = 0
     for path, result in made:
         if result.pdf is None:
@@ -398,8 +467,19 @@ def packet(
         click.echo(f"{path}: {len(result.sources)} guides, {result.pages} pages", err=True)
     if not written:
         click.echo("error: no packet written: no guide could be used", err=True)
-    if errors or selection.missing or not written:
+    if errors or selection.missing or selection.refused or not written:
         sys.exit(1)
+
+
+def report_comparison(note: dict[str, Any] | None) -> None:
+    """Say which guides a sort by pay could not compare, and where they went."""
+    if note and note["unconverted"]:
+        click.echo(
+            f"warning: --sort {note['field']}: no {note['currency']} rate for {', '.join(note['unknown'])} "
+            f"(give one in [rates] of guidepdf.toml): {len(note['unconverted'])} guides placed after the "
+            "others, by title",
+            err=True,
+        )
 
 
 @main.command()
@@ -445,22 +525,31 @@ def preview(source: str, output: Path, page: int, dpi: int, **theme: Any) -> Non
     help="Date to judge review deadlines and future dates against (default: the config file's, else today).",
 )
 @click.option("--allow-network", is_flag=True, help="Do not warn about remote images.")
-def check(inputs: tuple[str, ...], fmt: str, strict: bool, as_of: date | None, allow_network: bool) -> None:
+@exclude_option
+def check(
+    inputs: tuple[str, ...],
+    fmt: str,
+    strict: bool,
+    as_of: date | None,
+    allow_network: bool,
+    exclude: tuple[str, ...],
+) -> None:
     """Check guides without rendering: schema, figures, currencies, dates, images, HTML that is removed."""
     import json
 
     from .check import check_paths
     from .config import load_config
+    from .reading import escape_controls
 
-    result = check_paths(inputs, as_of or load_config().as_of, allow_network=allow_network)
+    result = check_paths(inputs, as_of or load_config().as_of, allow_network=allow_network, exclude=exclude)
     report_missing(result.missing)
-    if not result.checked:
+    if not result.checked and not result.errors:
         raise UsageError("no guides selected: " + ", ".join(inputs))
     if fmt == "json":
         click.echo(json.dumps([f.as_dict() for f in result.findings], indent=2, ensure_ascii=False))
     else:
         for finding in result.findings:
-            click.echo(str(finding))
+            click.echo(escape_controls(str(finding)))
     errors, warnings = len(result.errors), len(result.warnings)
     click.echo(f"{len(result.checked)} checked, {errors} errors, {warnings} warnings", err=True)
     if errors or result.missing or (strict and warnings):
@@ -519,9 +608,19 @@ def check(inputs: tuple[str, ...], fmt: str, strict: bool, as_of: date | None, a
 )
 @click.option("--resend-uncertain", is_flag=True, help="Resend messages that may have been delivered.")
 @click.option("--max-size", default="20MB", show_default=True, help="Largest encoded message accepted.")
+@click.option(
+    "--render-timeout",
+    type=click.FloatRange(min=0),
+    default=120.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Stop a brief (or a message's email templates) that takes longer to render (0: no limit).",
+)
+@exclude_option
 @theme_options
 def email(
     inputs: tuple[str, ...],
+    exclude: tuple[str, ...],
     to: tuple[str, ...],
     sender: str,
     subject: str | None,
@@ -539,6 +638,7 @@ def email(
     dry_run: bool,
     resend_uncertain: bool,
     max_size: str,
+    render_timeout: float,
     **theme: Any,
 ) -> None:
     """Email briefs (or one --packet) to people: as .eml files, or over SMTP exactly once."""
@@ -556,7 +656,9 @@ def email(
         mail.check_address(sender, "--from")
     except mail.MailError as exc:
         raise UsageError(str(exc)) from None
-    selection = select_guides(inputs, required=recipients is None)
+    selection = select_guides(inputs, required=recipients is None, exclude=exclude)
+    if recipients is None and not selection.paths:  # every guide refused: no message without them
+        raise UsageError("no guides selected: " + ", ".join(inputs))
     settings = None
     if smtp is not None and not dry_run:
         host, port = mail.parse_server(smtp)
@@ -578,7 +680,10 @@ def email(
             raise UsageError(str(exc)) from None
         people = tuple(mail.Recipient(a.addr_spec, a.display_name) for a in addresses)
         row_errors = ()
-    plan = mail.plan_messages(
+    for line in row_errors:
+        say(f"error: {line}")
+    # Messages are built one at a time as they are written or sent: a long mail merge stays small.
+    stream = mail.MessageStream(
         selection.paths,
         people,
         sender=sender,
@@ -586,27 +691,36 @@ def email(
         options=options,
         packet=packet,
         max_size=mail.parse_size(max_size),
+        timeout=render_timeout or None,
     )
-    for line in (*row_errors, *plan.errors):
-        click.echo(f"error: {line}", err=True)
-    for line in plan.warnings:
-        click.echo(f"warning: {line}", err=True)
-    failed = len(row_errors) + len(plan.errors) + len(selection.missing)
+
+    def report_stream() -> int:
+        for line in stream.errors:
+            say(f"error: {line}")
+        for line in stream.warnings:
+            say(f"warning: {line}")
+        return len(row_errors) + len(stream.errors) + len(selection.missing) + len(selection.refused)
+
     if settings is None:
-        messages = plan.messages
+        messages: Iterable[Any] = stream
+        skipped: list[str] = []  # keys only: the skipped messages themselves are let go
         if dry_run and smtp is not None:
-            messages = mail.SendLog(log_file).pending(plan.messages, resend_uncertain)
-            skipped = len(plan.messages) - len(messages)
-            click.echo(f"{skipped} already sent or possibly delivered (per {log_file})", err=True)
+            messages = mail.SendLog(log_file).select_pending(
+                stream, resend_uncertain, lambda m: skipped.append(m.key)
+            )
         target = eml or Path("out") / "email"
-        written = mail.write_eml(messages, target) if messages else ()
+        written = mail.write_eml(messages, target)
+        failed = report_stream()
+        if dry_run and smtp is not None:
+            click.echo(f"{len(skipped)} already sent or possibly delivered (per {log_file})", err=True)
         noun = "message" if len(written) == 1 else "messages"
         click.echo(f"{len(written)} {noun} written to {target}, {failed} failed", err=True)
     else:
-        result = mail.send_messages(plan.messages, settings, log=log_file, resend_uncertain=resend_uncertain)
+        result = mail.send_messages(stream, settings, log=log_file, resend_uncertain=resend_uncertain)
+        failed = report_stream()
         for item in result.deliveries:
             if not item.delivered and item.status != "not-sent":
-                click.echo(f"error: {item.label}: {item.status}: {item.detail}", err=True)
+                say(f"error: {item.label}: {item.status}: {item.detail}")
         if result.stopped:
             click.echo(f"error: {result.stopped} ({result.count('not-sent')} not sent)", err=True)
         undelivered = len(result.undelivered) + (1 if result.stopped and not result.undelivered else 0)
@@ -618,3 +732,88 @@ def email(
         failed += undelivered
     if failed:
         sys.exit(1)
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@click.option("--dry-run", is_flag=True, help="Print the change as a unified diff; write nothing.")
+@exclude_option
+def fill(inputs: tuple[str, ...], dry_run: bool, exclude: tuple[str, ...]) -> None:
+    """Copy the body table's figures into null front-matter fields; nothing else changes."""
+    from .fill import fill_guides
+
+    selection = select_guides(inputs, exclude=exclude)
+    failed = len(selection.missing)
+    changed = 0
+    for result in fill_guides(selection.paths, dry_run=dry_run):
+        if isinstance(result, GuidepdfError):
+            click.echo(f"error: {result}", err=True)
+            failed += 1
+            continue
+        for note in result.skipped:
+            click.echo(f"warning: {result.path}: {note}: left alone", err=True)
+        if result.changed:
+            changed += 1
+            if dry_run:
+                click.echo(result.diff(), nl=False)
+            else:
+                click.echo(f"{result.path}: filled {', '.join(result.filled)}", err=True)
+    verb = "would fill" if dry_run else "filled"
+    click.echo(f"{len(selection.paths)} guides, {changed} {verb}, {failed} failed", err=True)
+    if failed:
+        sys.exit(1)
+
+
+@main.command("list")
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True
+)
+@click.option(
+    "--as-of",
+    callback=parse_day,
+    metavar="YYYY-MM-DD",
+    help="Date to judge review deadlines against (default: the config file's, else today).",
+)
+@exclude_option
+def list_command(inputs: tuple[str, ...], fmt: str, as_of: date | None, exclude: tuple[str, ...]) -> None:
+    """One row a guide: file, company, role, data quality, dates, overdue and check status."""
+    from .config import load_config
+    from .listing import format_rows, list_guides
+
+    selection = select_guides(inputs, exclude=exclude)
+    rows = list_guides(selection.paths, as_of or load_config().as_of or date.today())
+    click.echo(format_rows(rows, fmt), nl=False)
+    if selection.missing:
+        sys.exit(1)
+
+
+@main.command()
+def schema() -> None:
+    """Print the JSON Schema (draft 2020-12) of a guide's front matter."""
+    from .schema import schema_json
+
+    click.echo(schema_json(), nl=False)
+
+
+@main.command()
+@click.argument("path", required=False, type=click.Path(path_type=Path))
+@click.option("--company", help="Company name as printed, e.g. 'Jane Street'.")
+@click.option("--role", help="Role as printed, e.g. 'ML/AI Engineer'.")
+def new(path: Path | None, company: str | None, role: str | None) -> None:
+    """Write a new guide with every field, ready to fill in (never over an existing file)."""
+    from .guide import slugify
+    from .output import atomic_write
+    from .skeleton import new_guide
+
+    text = new_guide(company, role)
+    stem = slugify(" ".join(filter(None, (company, role)))) or "new-guide"
+    name = f"{stem}.md"
+    if path is None:
+        path = Path(name)
+    elif path.is_dir():
+        path = path / name
+    if path.exists() or path.is_symlink():
+        raise UsageError(f"{path}: already exists; guidepdf new never overwrites a file")
+    atomic_write(path, text)
+    click.echo(f"{path}: new guide; fill in its figures, then run guidepdf check {path}", err=True)

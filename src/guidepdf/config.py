@@ -1,11 +1,19 @@
 """The configuration file: `guidepdf.toml` or `[tool.guidepdf]` in pyproject.toml, found from a folder up.
 
 Every key is optional and only sets a default; whatever the user types on the command line wins.
-Paths are relative to the folder holding the configuration file.
+Paths are relative to the folder holding the configuration file and may not lead out of it.
+
+A configuration file changes the look and the defaults, never what guidepdf may do: it has no key for
+the network, SMTP or the fetcher's folders. Like git's `safe.directory`, a file found in a folder the
+user does not own (or that others may write) is ignored with a warning unless its folder is listed
+in `GUIDEPDF_SAFE_DIRECTORIES`.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import stat
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,8 +23,16 @@ from typing import Any
 
 from .errors import UsageError
 from .options import PAGE_SIZES, PDF_VARIANTS
+from .rates import COMPARISON_CURRENCY, Rates
 
 CONFIG_NAME = "guidepdf.toml"
+#: Folders (separated like PATH) whose configuration is trusted whoever owns them; `*` trusts all.
+SAFE_DIRECTORIES_VAR = "GUIDEPDF_SAFE_DIRECTORIES"
+#: A configuration file larger than this is refused (read with a bounded read).
+MAX_CONFIG_BYTES = 1_000_000
+
+log = logging.getLogger(__name__)
+_warned: set[Path] = set()
 
 
 class ConfigError(UsageError):
@@ -34,6 +50,10 @@ class Config:
     output: Path | None = None
     as_of: date | None = None
     pdf_variant: str | None = None
+    #: Exchange rates for comparing pay across currencies (`[rates]`), with their date and source.
+    rates: Rates | None = None
+    #: A configuration file that was found but not trusted, and why (its settings were not used).
+    ignored: str | None = None
 
 
 def find_config(start: Path | None = None) -> Path | None:
@@ -65,11 +85,22 @@ def _has_tool_table(path: Path) -> bool:
 
 def load_config(path: Path | None = None, *, start: Path | None = None) -> Config:
     """Read the configuration at `path`, or the one `find_config(start)` finds; no file gives defaults."""
-    path = path or find_config(start)
     if path is None:
-        return Config()
+        path = find_config(start)
+        if path is None:
+            return Config()
+        distrust = untrusted_reason(path)
+        if distrust is not None:
+            message = (
+                f"{path}: ignored: {distrust}; if you trust it, set "
+                f"{SAFE_DIRECTORIES_VAR}={path.resolve().parent}"
+            )
+            if path not in _warned:  # one warning a run, however often the defaults are read
+                _warned.add(path)
+                log.warning("%s", message)
+            return Config(ignored=message)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(_read_text(path))
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
@@ -85,6 +116,41 @@ def load_config(path: Path | None = None, *, start: Path | None = None) -> Confi
     return _parse(data, path, prefix)
 
 
+def untrusted_reason(path: Path) -> str | None:
+    """Why a configuration file found by searching is not trusted, or None when it is.
+
+    Trusted: the file and its folder are owned by the current user (or root) and are not writable
+    by others, or the folder is listed in GUIDEPDF_SAFE_DIRECTORIES.
+    """
+    folder = path.resolve().parent
+    safe = [item for item in os.environ.get(SAFE_DIRECTORIES_VAR, "").split(os.pathsep) if item]
+    if "*" in safe or any(Path(item).expanduser().resolve() == folder for item in safe):
+        return None
+    me = os.geteuid() if hasattr(os, "geteuid") else None
+    for what, where in (("the file", path), ("its folder", path.parent)):
+        try:
+            info = os.stat(where)
+        except OSError as exc:
+            return f"cannot inspect {what}: {exc.strerror or exc}"
+        if me is not None and info.st_uid not in (me, 0):
+            return f"{what} is owned by user id {info.st_uid}, not by you"
+        if info.st_mode & stat.S_IWOTH:
+            return f"{what} is writable by every user"
+    return None
+
+
+def _read_text(path: Path) -> str:
+    """The file's text by a bounded read; a FIFO or device is never read as configuration."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise ConfigError(f"{path}: not a regular file")
+        data = handle.read(MAX_CONFIG_BYTES + 1)
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES} bytes")
+    return data.decode("utf-8")
+
+
 def _parse(data: dict[str, Any], path: Path, prefix: str) -> Config:
     base = path.resolve().parent
     problems: list[str] = []
@@ -93,9 +159,10 @@ def _parse(data: dict[str, Any], path: Path, prefix: str) -> Config:
         "templates": lambda v, b: _paths(v, b, folder=True),
         "styles": lambda v, b: _paths(v, b, folder=False),
         "page_size": lambda v, b: _choice(v, PAGE_SIZES),
-        "output": lambda v, b: b / _text(v),
+        "output": lambda v, b: _inside(b / _text(v), b),
         "as_of": lambda v, b: _day(v),
         "pdf_variant": lambda v, b: _choice(v, {p: p for p in PDF_VARIANTS}),
+        "rates": lambda v, b: _rates(v),
     }
     for key, value in data.items():
         parse = parsers.get(key)
@@ -131,13 +198,20 @@ def _paths(value: Any, base: Path, *, folder: bool) -> tuple[Path, ...]:
     items = value if isinstance(value, list) else [value]
     paths = []
     for item in items:
-        path = base / _text(item)
+        path = _inside(base / _text(item), base)
         if folder and not path.is_dir():
             raise ValueError(f"no such folder: {path}")
         if not folder and not path.is_file():
             raise ValueError(f"no such file: {path}")
         paths.append(path)
     return tuple(paths)
+
+
+def _inside(path: Path, base: Path) -> Path:
+    """`path` unchanged, if it stays inside `base` once `~`, `..` and symlinks are resolved."""
+    if not path.expanduser().resolve().is_relative_to(base.resolve()):
+        raise ValueError(f"{path} is outside the folder of the configuration file")
+    return path
 
 
 def _choice(value: Any, choices: dict[str, str]) -> str:
@@ -157,3 +231,29 @@ def _day(value: Any) -> date:
         except ValueError:
             pass
     raise ValueError(f"expected a date as YYYY-MM-DD, got {_kind(value)}")
+
+
+def _rates(value: Any) -> Rates:
+    """`[rates]`: a `date`, a `source`, then `GBP = 1.27` (US dollars for one unit) per currency."""
+    from .currencies import is_currency
+
+    if not isinstance(value, dict):
+        raise ValueError(f"expected a table, got {_kind(value)}")
+    if "date" not in value or "source" not in value:
+        raise ValueError("needs a date and a source (where the rates come from), besides the rates")
+    day = _day(value["date"])
+    source = value["source"]
+    if not isinstance(source, str) or not source.strip():
+        raise ValueError(f"source: expected text, got {_kind(source)}")
+    rates: dict[str, float] = {}
+    for code, rate in value.items():
+        if code in ("date", "source"):
+            continue
+        if not is_currency(code):
+            raise ValueError(f"{code}: not an ISO 4217 currency code")
+        if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 < rate < float("inf"):
+            raise ValueError(
+                f"{code}: expected a positive number of {COMPARISON_CURRENCY}, got {_kind(rate)}"
+            )
+        rates[code.strip().upper()] = float(rate)
+    return Rates(date=day, source=" ".join(source.split()), rates=rates)

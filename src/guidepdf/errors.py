@@ -49,3 +49,17 @@ class TemplateNotFound(GuidepdfError):
 
 class UsageError(GuidepdfError):
     """The command was asked for something it cannot do (no inputs, bad option combination)."""
+
+
+class OutputError(GuidepdfError, OSError):
+    """A file could not be written (disk full, a folder in the way): names the file and the reason.
+
+    Also an `OSError`, so callers that report `cannot write: <strerror>` for each output keep doing so.
+    """
+
+    def __init__(self, path: Path | str, reason: str, errno: int = 0) -> None:
+        super().__init__(errno, reason)
+        self.path = str(path)
+
+    def __str__(self) -> str:
+        return f"{self.path}: cannot write: {self.strerror}"

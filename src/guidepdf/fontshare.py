@@ -134,6 +134,16 @@ def merge_subsets(programs: Iterable[bytes]) -> bytes | None:
     return out.getvalue()
 
 
+def _compress(data: bytes) -> bytes:
+    """Flate-encoded `data` whose encoded form does not end in a carriage return: such a stream has to
+    be rewritten for PDF/A when the file is saved, and is cheaper to avoid here."""
+    for level in (9, 8, 7, 6, 5, 4, 3, 2, 1):
+        encoded = zlib.compress(data, level)
+        if not encoded.endswith(b"\r"):
+            return encoded
+    return encoded
+
+
 def share_fonts(pdf: Any) -> int:
     """Point every font descriptor of one face in `pdf` (a pikepdf.Pdf) at one merged program.
 
@@ -170,7 +180,7 @@ def share_fonts(pdf: Any) -> int:
             merged = None
         if merged is None:
             continue
-        shared = Stream(pdf, zlib.compress(merged, 9))
+        shared = Stream(pdf, _compress(merged))
         shared.Filter = Name.FlateDecode
         if subtype is not None:
             shared.Subtype = subtype

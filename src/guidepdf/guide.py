@@ -5,15 +5,16 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import yaml
 from frontmatter.default_handlers import YAMLHandler
 
 from .errors import GuideError
+from .reading import TooLarge, read_limited
 
 #: Files larger than this are refused before any parsing.
 MAX_BYTES = 5_000_000
@@ -21,6 +22,8 @@ MAX_BYTES = 5_000_000
 MAX_VALUES = 100_000
 #: YAML nesting deeper than this is refused rather than recursed into.
 MAX_DEPTH = 64
+#: Money figures above this are refused: no pay range is that large, and 1e300 breaks formatting.
+MAX_FIGURE = 10**15
 
 NUMBER_FIELDS = (
     "base_low",
@@ -73,6 +76,8 @@ class Compensation:
     total_comp_low: float | None = None
     total_comp_high: float | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
+    #: Where the figures come from: "front matter", or "body" when read from the guide's own table.
+    origin: str = "front matter"
 
     @property
     def has_figures(self) -> bool:
@@ -109,6 +114,10 @@ class Guide:
     tags: tuple[str, ...] = ()
     lang: str = "en"
     extra: dict[str, Any] = field(default_factory=dict)
+    #: The file line of each front-matter field path (`compensation[1].base_low`), from the one parse.
+    lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+    #: Keys given twice in one mapping: (field path, first line, repeated line), from the same parse.
+    duplicate_keys: tuple[tuple[str, int, int], ...] = field(default=(), compare=False, repr=False)
 
     @property
     def slug(self) -> str:
@@ -148,12 +157,9 @@ def load_guide(path: Path | str, *, max_bytes: int = MAX_BYTES) -> Guide:
     """Read and validate the guide at `path`; raise `GuideError` naming what is wrong."""
     path = Path(path)
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise GuideError(path, f"file is {size:,} bytes, over the {max_bytes:,}-byte limit")
-        data = path.read_bytes()
-    except GuideError:
-        raise
+        data = read_limited(path, max_bytes)  # a regular file only; /dev/zero or a FIFO cannot hang it
+    except TooLarge as exc:
+        raise GuideError(path, exc.strerror or str(exc)) from None
     except IsADirectoryError:
         raise GuideError(path, "is a folder, not a guide file") from None
     except OSError as exc:
@@ -173,8 +179,48 @@ def parse_guide(data: bytes | str, path: Path | str, *, max_bytes: int = MAX_BYT
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "\ufffd")
 
     fm_text, body, fm_line, body_line = _split(text, path)
-    raw, lines = _load_yaml(fm_text, path, fm_line) if fm_text.strip() else ({}, {})
-    return _build(path, text, body, body_line, raw, lines)
+    raw, lines, duplicates = _load_yaml(fm_text, path, fm_line) if fm_text.strip() else ({}, {}, ())
+    _refuse_surrogates(path, text, raw, lines)
+    guide = _build(path, text, body, body_line, raw, lines)
+    return replace(guide, duplicate_keys=duplicates) if duplicates else guide
+
+
+def _refuse_surrogates(path: Path, text: str, raw: dict[str, Any], lines: dict[str, int]) -> None:
+    """Refuse lone surrogates (a YAML `"\\ud800"` escape, or text handed in as str): no file holds them."""
+    if not _SURROGATE_RE.search(text) and not _has_surrogate(raw):
+        return
+    for where, value in _walk(raw, ""):
+        found = _SURROGATE_RE.search(value)
+        if found:
+            message = f"contains a lone surrogate (\\u{ord(found.group()):04x}); write the character itself"
+            shown = where.encode("utf-8", "backslashreplace").decode("utf-8")
+            raise GuideError(path, message, field=shown, line=lines.get(where))
+    found = _SURROGATE_RE.search(text)
+    if found:
+        line = text.count("\n", 0, found.start()) + 1
+        raise GuideError(path, f"contains a lone surrogate (\\u{ord(found.group()):04x})", line=line)
+
+
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
+
+def _has_surrogate(value: Any) -> bool:
+    return any(_SURROGATE_RE.search(text) for _, text in _walk(value, ""))
+
+
+def _walk(value: Any, where: str) -> Iterator[tuple[str, str]]:
+    """Every key and string value in the front matter, with its field path."""
+    if isinstance(value, str):
+        yield where, value
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            name = str(key)
+            path = f"{where}.{name}" if where else name
+            yield path, name
+            yield from _walk(item, path)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _walk(item, f"{where}[{i}]")
 
 
 def _decode(data: bytes, path: Path) -> str:
@@ -208,15 +254,44 @@ class _Loader(yaml.SafeLoader):
     def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
         # An impossible date such as 2026-13-45 stays text, so the field check names the field.
         try:
-            return super().construct_yaml_timestamp(node)
+            return yaml.constructor.SafeConstructor.construct_yaml_timestamp(self, node)
         except (ValueError, OverflowError):
+            return self.construct_scalar(node)
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> Any:
+        # Python refuses to parse ints of thousands of digits; such a "number" stays text, so the
+        # field check reports it on one line instead of a ValueError escaping.
+        try:
+            return super().construct_yaml_int(node)
+        except ValueError:
             return self.construct_scalar(node)
 
 
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
+_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
+
+_FastLoader: type | None = None
+if getattr(yaml, "__with_libyaml__", False):
+
+    class _CLoader(yaml.CSafeLoader):
+        """The same safe constructor on libyaml's parser: about ten times faster on long front matter."""
+
+        construct_yaml_timestamp = _Loader.construct_yaml_timestamp
+
+    _CLoader.add_constructor("tag:yaml.org,2002:timestamp", _CLoader.construct_yaml_timestamp)
+    _FastLoader = _CLoader
 
 
-def _load_yaml(fm_text: str, path: Path, first_line: int) -> tuple[dict[str, Any], dict[str, int]]:
+_Loaded = tuple[dict[str, Any], dict[str, int], tuple[tuple[str, int, int], ...]]
+
+
+def _load_yaml(fm_text: str, path: Path, first_line: int) -> _Loaded:
+    """The front matter's fields, each field path's line, and keys given twice (path, first, second line)."""
+    if _FastLoader is not None and not yaml.reader.Reader.NON_PRINTABLE.search(fm_text):
+        try:
+            return _load_with(_FastLoader(fm_text), fm_text, path, first_line)
+        except (yaml.YAMLError, RecursionError):
+            pass  # parse again below, so a bad file gets exactly the pure-Python loader's message
     try:
         # The reader refuses control characters as soon as it is built, before any parsing.
         loader = _Loader(fm_text)
@@ -225,14 +300,35 @@ def _load_yaml(fm_text: str, path: Path, first_line: int) -> tuple[dict[str, Any
         raise GuideError(
             path, f"YAML error: control character #x{exc.character:04x} is not allowed", line=at
         ) from None
+    return _load_with(loader, fm_text, path, first_line, report=True)
+
+
+def _load_with(loader: Any, fm_text: str, path: Path, first_line: int, *, report: bool = False) -> _Loaded:
+    """Compose, measure and construct with `loader`; YAML errors become `GuideError` when `report`."""
     try:
         node = loader.get_single_node()
         if node is None:
-            return {}, {}
+            return {}, {}, ()
         lines: dict[str, int] = {}
-        _measure(node, "", lines, first_line, path)
+        duplicates: list[tuple[str, int, int]] = []
+        _measure(node, "", lines, first_line, path, duplicates)
         value = loader.construct_document(node)
-    except yaml.MarkedYAMLError as exc:
+    except (yaml.YAMLError, RecursionError) as exc:
+        if not report:
+            raise
+        _report(exc, path, first_line)
+    finally:
+        loader.dispose()
+    if not isinstance(value, Mapping):
+        raise GuideError(
+            path, f"front matter must be a mapping of fields, got {_kind(value)}", line=first_line
+        )
+    return {str(k): v for k, v in value.items()}, lines, tuple(sorted(duplicates, key=lambda d: d[2]))
+
+
+def _report(exc: BaseException, path: Path, first_line: int) -> NoReturn:
+    """Raise the one-line `GuideError` for a YAML or recursion error."""
+    if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
         if exc.context_mark is not None and "<stream end>" in (exc.problem or ""):
             mark = exc.context_mark  # "unclosed [" is best reported where the [ opened
@@ -240,21 +336,21 @@ def _load_yaml(fm_text: str, path: Path, first_line: int) -> tuple[dict[str, Any
         problem = exc.problem or exc.context or "invalid YAML"
         problem = problem.replace("could not determine a constructor for the tag", "tag not allowed:")
         raise GuideError(path, f"YAML error: {problem}", line=line) from None
-    except yaml.YAMLError as exc:
-        raise GuideError(path, f"YAML error: {str(exc).splitlines()[0]}") from None
-    except RecursionError:
+    if isinstance(exc, RecursionError):
         raise GuideError(path, f"front matter is nested more than {MAX_DEPTH} levels deep") from None
-    finally:
-        loader.dispose()
-    if not isinstance(value, Mapping):
-        raise GuideError(
-            path, f"front matter must be a mapping of fields, got {_kind(value)}", line=first_line
-        )
-    return {str(k): v for k, v in value.items()}, lines
+    raise GuideError(path, f"YAML error: {str(exc).splitlines()[0]}") from None
 
 
-def _measure(node: yaml.Node, where: str, lines: dict[str, int], first: int, path: Path) -> None:
-    """Record each value's line; refuse alias bombs and deep nesting before anything is built."""
+def _measure(
+    node: yaml.Node,
+    where: str,
+    lines: dict[str, int],
+    first: int,
+    path: Path,
+    duplicates: list[tuple[str, int, int]],
+) -> None:
+    """Record each value's line and each key given twice in one mapping; refuse alias bombs and deep
+    nesting before anything is built."""
     budget = [MAX_VALUES]
 
     def walk(node: yaml.Node, where: str, depth: int) -> None:
@@ -270,9 +366,17 @@ def _measure(node: yaml.Node, where: str, lines: dict[str, int], first: int, pat
         if where and where not in lines:
             lines[where] = first + node.start_mark.line
         if isinstance(node, yaml.MappingNode):
+            seen: dict[str, int] = {}
             for key, value in node.value:
                 name = str(key.value) if isinstance(key, yaml.ScalarNode) else "?"
-                walk(value, f"{where}.{name}" if where else name, depth + 1)
+                child = f"{where}.{name}" if where else name
+                # YAML keeps the last of two equal keys without a word; check reports it.
+                line = first + key.start_mark.line
+                if name in seen:
+                    duplicates.append((child, seen[name], line))
+                else:
+                    seen[name] = line
+                walk(value, child, depth + 1)
         elif isinstance(node, yaml.SequenceNode):
             for i, item in enumerate(node.value):
                 walk(item, f"{where}[{i}]", depth + 1)
@@ -318,6 +422,7 @@ class _Checker:
             return None
         if isinstance(value, bool) or not isinstance(value, int | float | str):
             raise self.fail(where, f"expected a number, got {_kind(value)}")
+        given = value
         if isinstance(value, str):
             cleaned = value.strip().replace(",", "").replace("_", "").replace(" ", "")
             if not cleaned:
@@ -326,9 +431,14 @@ class _Checker:
                 value = float(cleaned)
             except ValueError:
                 raise self.fail(where, f"expected a number, got {_kind(value)}") from None
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an int of hundreds of digits
+            number = math.inf
         if not math.isfinite(number):
-            raise self.fail(where, f"expected a number, got {value}")
+            raise self.fail(where, f"expected a number, got {_kind(given)}")
+        if abs(number) > MAX_FIGURE:
+            raise self.fail(where, f"expected a number up to {MAX_FIGURE:.0e}, got {_kind(given)}")
         if number < 0:
             raise self.fail(where, f"expected a number of zero or more, got {_kind(value)}")
         return int(number) if number.is_integer() else number
@@ -371,7 +481,9 @@ class _Checker:
             if not isinstance(item, Mapping):
                 raise self.fail(where, f"expected a region mapping, got {_kind(item)}")
             item = {str(k): v for k, v in item.items()}
-            figures = {name: self.number(item.get(name), f"{where}.{name}") for name in NUMBER_FIELDS}
+            figures: dict[str, Any] = {
+                name: self.number(item.get(name), f"{where}.{name}") for name in NUMBER_FIELDS
+            }
             currency = self.text(item.get("currency"), f"{where}.currency")
             extra = {k: v for k, v in item.items() if k not in (*NUMBER_FIELDS, "region", "currency")}
             regions.append(
@@ -423,6 +535,7 @@ def _build(
         tags=tags,
         lang=texts["lang"] or "en",
         extra={k: v for k, v in raw.items() if k not in KNOWN_FIELDS},
+        lines=lines,
     )
 
 

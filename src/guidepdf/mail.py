@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import hashlib
 import io
+import ipaddress
 import json
 import logging
 import os
 import re
 import smtplib
 import ssl
+import stat
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from email import policy as email_policy
@@ -26,21 +29,28 @@ from typing import Any
 
 from .errors import GuidepdfError, UsageError
 from .guide import Guide, load_guide, slugify
-from .inputs import expand_inputs, plan_names
+from .inputs import UniqueNames, expand_inputs, plan_names
 from .options import RenderOptions
-from .output import atomic_write
+from .output import atomic_write, read_own_file
+from .reading import read_limited, real_path, refusal
 
 log = logging.getLogger(__name__)
 
 #: Messages whose encoded size is above this many bytes are refused unless the limit is raised.
 DEFAULT_MAX_SIZE = 20_000_000
+#: Seconds a guide's brief (or a message's email templates) may take to render, as in a batch.
+DEFAULT_RENDER_TIMEOUT = 120.0
 #: The name of the send log when there is no recipients CSV to put it beside.
 DEFAULT_LOG_NAME = "guidepdf-sendlog.jsonl"
+#: A recipients CSV larger than this is refused (read up to the limit, never whole).
+MAX_CSV_BYTES = 20_000_000
 TEXT_TEMPLATE = "email/message.txt.j2"
 HTML_TEMPLATE = "email/message.html.j2"
 PACKET_NAME = "negotiation-packet.pdf"
 #: Log states after which the server may hold the message: resent only when asked to.
 UNCERTAIN = ("awaiting-reply", "uncertain")
+#: A send log is read with a bounded read; one larger than this was not written by guidepdf.
+MAX_LOG_BYTES = 1_000_000_000
 
 _LABEL_RE = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]?)i?b?\s*$", re.I)
@@ -124,7 +134,8 @@ class SmtpSettings:
             raise UsageError(f"--tls: expected starttls, ssl or none, got {self.tls!r}")
         if self.user and self.password is None:
             raise UsageError("--user needs the password in the environment variable GUIDEPDF_SMTP_PASSWORD")
-        if self.user and self.tls == "none" and not _is_loopback(self.host):
+        if self.user and self.tls == "none" and _is_remote_address(self.host):
+            # A name is judged after connecting, by the peer's address (see `_connect`).
             raise UsageError(
                 f"refusing to send the password for {self.user} unencrypted to {self.host}: "
                 "use --tls starttls or --tls ssl"
@@ -223,8 +234,34 @@ def _one_line(text: str | None) -> str:
     return " ".join(str(text or "").split())
 
 
-def _is_loopback(host: str) -> bool:
-    return host in ("localhost", "::1") or host.startswith("127.")
+def _is_remote_address(host: str) -> bool:
+    """True for an IP address literal that is not loopback; names are never judged by their spelling."""
+    try:
+        address = ipaddress.ip_address(host.strip("[]").split("%")[0])
+    except ValueError:
+        return False
+    return not _loopback(address)
+
+
+def _loopback(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped  # ::ffff:127.0.0.1 is loopback, ::ffff:192.0.2.1 is not
+    return address.is_loopback
+
+
+def peer_is_loopback(sock: Any) -> bool:
+    """True when the connected socket's peer address is a loopback address (127/8, ::1, mapped too)."""
+    try:
+        peer = sock.getpeername()
+    except (OSError, AttributeError):
+        return False
+    if not isinstance(peer, tuple) or not peer or not isinstance(peer[0], str):
+        return False
+    try:
+        address = ipaddress.ip_address(peer[0].split("%")[0])
+    except ValueError:
+        return False
+    return _loopback(address)
 
 
 def parse_size(text: str | int) -> int:
@@ -373,7 +410,7 @@ def build_message(
     from_address = check_address(sender, "from")
     if attachments is None:
         attachments = render_attachments(guides, options, packet=packet, title=subject)
-    subject = _one_line(subject) if subject else default_subject(guides, packet)
+    subject = _one_line(subject or default_subject(guides, packet))  # titles may hold U+2028, VT, FF
     key = message_key(to_address.addr_spec, subject, attachments)
     context = mail_context(guides, recipient, from_address, subject, attachments, options, packet)
 
@@ -411,30 +448,38 @@ def render_attachments(
     packet: bool = False,
     cache: dict[Any, Attachment] | None = None,
     title: str | None = None,
+    timeout: float | None = DEFAULT_RENDER_TIMEOUT,
 ) -> tuple[Attachment, ...]:
-    """The briefs for `guides` as `<company>-<role>.pdf` attachments, or one packet of them all."""
+    """The briefs for `guides` as `<company>-<role>.pdf` attachments, or one packet of them all.
+
+    Each brief renders under `timeout` seconds (None: no limit), as a batch's guides do.
+    """
     from .pdf import render_pdf
 
     cache = {} if cache is None else cache
     if packet:
         packet_key = ("packet", title, tuple(g.path.resolve() for g in guides))
         if packet_key not in cache:
-            cache[packet_key] = Attachment(PACKET_NAME, _build_packet(guides, options, title))
+            cache[packet_key] = Attachment(PACKET_NAME, _build_packet(guides, options, title, timeout))
         return (cache[packet_key],)
     names, _ = plan_names([g.slug for g in guides], ".pdf")
     found = []
     for guide, name in zip(guides, names, strict=True):
         key = ("brief", guide.path.resolve())
         if key not in cache:
-            cache[key] = Attachment(name, render_pdf(guide, options))
+            with render_time_limit(timeout, str(guide.path)):
+                data = render_pdf(guide, options)
+            cache[key] = Attachment(name, data)
         found.append(Attachment(name, cache[key].data))
     return tuple(found)
 
 
-def _build_packet(guides: Sequence[Guide], options: RenderOptions, title: str | None) -> bytes:
+def _build_packet(
+    guides: Sequence[Guide], options: RenderOptions, title: str | None, timeout: float | None
+) -> bytes:
     from .packet import build_packet
 
-    return build_packet(list(guides), options, title=title)
+    return build_packet(list(guides), options, title=title, timeout=timeout)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -451,7 +496,7 @@ def read_recipients(
     """
     csv_path = Path(csv_path)
     try:
-        text = csv_path.read_bytes().decode("utf-8-sig")
+        text = read_limited(csv_path, MAX_CSV_BYTES).decode("utf-8-sig")
     except OSError as exc:
         raise MailError(f"{csv_path}: cannot read: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
@@ -506,11 +551,23 @@ def _row_guides(cell: str, base: Path, need: bool) -> tuple[tuple[Path, ...], st
     if not patterns:
         return (), ("empty; name one or more guides" if need else None)
     found: dict[Path, None] = {}
+    folder = real_path(base)
     for pattern in patterns:
-        target = Path(pattern).expanduser()
-        selection = expand_inputs([target if target.is_absolute() else base / target])
+        # A CSV from someone else must not attach ~/.ssh/id_rsa or /proc/self/environ: only paths
+        # relative to the CSV, resolving inside its folder, name guides.
+        if pattern.startswith("~") or Path(pattern).is_absolute() or re.match(r"^[A-Za-z]:|^\\\\", pattern):
+            return (), f"{pattern!r}: name guides relative to the CSV's folder, not by absolute path"
+        selection = expand_inputs([base / pattern])
+        if selection.refused:
+            return (), f"{pattern!r}: {selection.refused[0][1]}"
         if selection.missing:
             return (), f"{pattern!r} matches no guide"
+        for path in selection.paths:
+            if not real_path(path).is_relative_to(folder):
+                return (), f"{pattern!r}: {path} is outside the CSV's folder; not read"
+            reason = refusal(path)
+            if reason:
+                return (), f"{pattern!r}: {reason}; not read"
         found.update(dict.fromkeys(selection.paths))
     return tuple(found), None
 
@@ -526,56 +583,150 @@ def plan_messages(
     max_size: int = DEFAULT_MAX_SIZE,
     when: datetime | None = None,
     cache: dict[Any, Attachment] | None = None,
+    timeout: float | None = DEFAULT_RENDER_TIMEOUT,
 ) -> Plan:
-    """One message per recipient: the recipient's own guides plus `inputs`, checked for size.
+    """Every message of a `MessageStream` at once (see there); a long mail merge should stream instead."""
+    stream = MessageStream(
+        inputs,
+        recipients,
+        sender=sender,
+        subject=subject,
+        options=options,
+        packet=packet,
+        max_size=max_size,
+        when=when,
+        cache=cache,
+        timeout=timeout,
+    )
+    messages = tuple(stream)
+    return Plan(messages, tuple(stream.errors), tuple(stream.warnings))
 
-    A guide that fails to load or render fails only the messages that need it; a message that
-    repeats another (same key) is dropped with a warning, so nobody gets the same message twice.
-    `cache` (rendered attachments by guide) may be shared between calls with the same options.
+
+class MessageStream:
+    """One message per recipient, built only as it is iterated: the recipient's guides plus `inputs`.
+
+    A guide that fails to load or render fails only the messages that need it (a line in `errors`);
+    a message that repeats another (same key) is dropped with a line in `warnings`, so nobody gets
+    the same message twice. Each guide's brief renders under `timeout` seconds, and so do the email
+    templates of each message. Memory stays bounded in a long mail merge: a message is dropped as
+    soon as the consumer moves on, and a brief (or packet) is kept only until the last message that
+    needs it, unless a `cache` is passed in to share renders between calls with the same options.
     """
-    options = (options or RenderOptions()).pinned()
-    check_address(sender, "from")
-    cache = {} if cache is None else cache
-    guide_cache: dict[Path, Guide | GuidepdfError] = {}
-    messages: list[Outgoing] = []
-    errors: list[str] = []
-    warnings: list[str] = []
-    seen: dict[str, str] = {}
-    for recipient in recipients:
+
+    def __init__(
+        self,
+        inputs: Sequence[Path],
+        recipients: Sequence[Recipient],
+        *,
+        sender: str,
+        subject: str | None = None,
+        options: RenderOptions | None = None,
+        packet: bool = False,
+        max_size: int = DEFAULT_MAX_SIZE,
+        when: datetime | None = None,
+        cache: dict[Any, Attachment] | None = None,
+        timeout: float | None = DEFAULT_RENDER_TIMEOUT,
+    ) -> None:
+        self.options = (options or RenderOptions()).pinned()
+        check_address(sender, "from")
+        self.inputs, self.recipients, self.sender, self.subject = inputs, recipients, sender, subject
+        self.packet, self.max_size, self.when, self.timeout = packet, max_size, when, timeout
+        self.shared_cache = cache
+        self._errors: dict[str, None] = {}
+        self.warnings: list[str] = []
+
+    @property
+    def errors(self) -> list[str]:
+        """One line per message that could not be built; with several --to addresses one bad guide
+        fails every message the same way, so each line is said once."""
+        return list(self._errors)
+
+    def _paths(self, recipient: Recipient) -> list[Path]:
+        return list(dict.fromkeys([*recipient.guides, *self.inputs]))
+
+    def _render_keys(self, paths: Sequence[Path]) -> list[Any]:
+        resolved = [p.resolve() for p in paths]
+        if self.packet:
+            return [("packet", self.subject, tuple(resolved))]
+        return [("brief", p) for p in resolved]
+
+    def __iter__(self) -> Iterator[Outgoing]:
+        cache: dict[Any, Attachment] = {} if self.shared_cache is None else self.shared_cache
+        # How many messages still need each brief and each guide, so each is released after its last.
+        uses: dict[Any, int] = {}
+        for recipient in self.recipients:
+            paths = self._paths(recipient)
+            for key in [*self._render_keys(paths), *paths]:
+                uses[key] = uses.get(key, 0) + 1
+        guide_cache: dict[Path, Guide | GuidepdfError] = {}
+        seen: dict[str, str] = {}
+        for recipient in self.recipients:
+            paths = self._paths(recipient)
+            try:
+                out = self._build(recipient, paths, cache, guide_cache, seen)
+            finally:
+                for key in [*self._render_keys(paths), *paths]:
+                    uses[key] -= 1
+                    if uses[key] == 0:
+                        guide_cache.pop(key, None)
+                        if self.shared_cache is None:
+                            cache.pop(key, None)
+            if out is not None:
+                yield out
+
+    def _build(
+        self,
+        recipient: Recipient,
+        paths: list[Path],
+        cache: dict[Any, Attachment],
+        guide_cache: dict[Path, Guide | GuidepdfError],
+        seen: dict[str, str],
+    ) -> Outgoing | None:
         label = recipient.label or recipient.email
-        paths = list(dict.fromkeys([*recipient.guides, *inputs]))
+        options, subject = self.options, self.subject
         try:
             guides = [_cached_guide(p, guide_cache) for p in paths]
-            attachments = render_attachments(guides, options, packet=packet, cache=cache, title=subject)
-            message = build_message(
-                guides,
-                to=recipient,
-                sender=sender,
-                subject=subject,
-                attachments=attachments,
-                options=options,
-                packet=packet,
-                when=when,
+            attachments = render_attachments(
+                guides, options, packet=self.packet, cache=cache, title=subject, timeout=self.timeout
             )
+            with render_time_limit(self.timeout, f"{label}: the email templates"):
+                message = build_message(
+                    guides,
+                    to=recipient,
+                    sender=self.sender,
+                    subject=subject,
+                    attachments=attachments,
+                    options=options,
+                    packet=self.packet,
+                    when=self.when,
+                )
         except GuidepdfError as exc:
-            errors.append(f"{label}: {exc}" if recipient.label else str(exc))
-            continue
+            self._errors[f"{label}: {exc}" if recipient.label else str(exc)] = None
+            return None
         key = key_of(message)
         if key in seen:
-            warnings.append(f"{label}: the same message as {seen[key]}; it is sent once")
-            continue
+            self.warnings.append(f"{label}: the same message as {seen[key]}; it is sent once")
+            return None
         seen[key] = label
         size = len(encode_message(message))
-        if size > max_size:
-            errors.append(
-                f"{label}: message is {format_size(size)} encoded, over the {format_size(max_size)} limit; "
-                "split the guides over several messages, or raise --max-size if the receiving "
+        if size > self.max_size:
+            self._errors[
+                f"{label}: message is {format_size(size)} encoded, over the {format_size(self.max_size)} "
+                "limit; split the guides over several messages, or raise --max-size if the receiving "
                 "servers accept more"
-            )
-            continue
-        messages.append(Outgoing(message, key, _recipient_of(message), label, options.as_of))
-    # With several --to addresses one bad guide fails every message the same way: say it once.
-    return Plan(tuple(messages), tuple(dict.fromkeys(errors)), tuple(warnings))
+            ] = None
+            return None
+        return Outgoing(message, key, _recipient_of(message), label, options.as_of)
+
+
+def render_time_limit(seconds: float | None, what: str) -> contextlib.AbstractContextManager[None]:
+    """Stop a render that runs past `seconds` with a `RenderTimeout` naming `what`."""
+    from .tasks import RenderTimeout
+    from .timeouts import time_limit
+
+    return time_limit(
+        seconds, lambda: RenderTimeout(f"{what}: stopped after {seconds:g} s (--render-timeout)")
+    )
 
 
 def _cached_guide(path: Path, cache: dict[Path, Guide | GuidepdfError]) -> Guide:
@@ -590,18 +741,28 @@ def _cached_guide(path: Path, cache: dict[Path, Guide | GuidepdfError]) -> Guide
     return found
 
 
-def write_eml(messages: Sequence[Outgoing], path: Path | str) -> tuple[Path, ...]:
-    """Write messages as .eml files: `path` itself for one message named `*.eml`, else into a folder."""
+def write_eml(messages: Iterable[Outgoing], path: Path | str) -> tuple[Path, ...]:
+    """Write messages as .eml files: `path` itself for one message named `*.eml`, else into a folder.
+
+    Each message is written as it comes, so a stream of messages is never held in memory at once.
+    """
     path = Path(path)
+    stream = iter(messages)
     if path.suffix.lower() == ".eml":
-        if len(messages) != 1:
-            raise UsageError(f"--eml {path}: {len(messages)} messages need a folder, not a .eml file name")
-        return (atomic_write(path, encode_message(messages[0].message)),)
+        first = next(stream, None)
+        if first is None:
+            return ()
+        rest = sum(1 for _ in stream)
+        if rest:
+            count = rest + 1
+            raise UsageError(f"--eml {path}: {count} messages need a folder, not a .eml file name")
+        return (atomic_write(path, encode_message(first.message)),)
     if path.exists() and not path.is_dir():
         raise UsageError(f"--eml {path}: exists and is not a folder")
-    names, _ = plan_names([slugify(m.recipient) or "message" for m in messages], ".eml")
+    names = UniqueNames(".eml")
     return tuple(
-        atomic_write(path / name, encode_message(m.message)) for name, m in zip(names, messages, strict=True)
+        atomic_write(path / names.name(slugify(m.recipient) or "message"), encode_message(m.message))
+        for m in stream
     )
 
 
@@ -627,32 +788,41 @@ class SendLog:
     def read(self) -> dict[str, dict[str, Any]]:
         """The last record for each key (empty when there is no log yet)."""
         try:
-            data = self.path.read_bytes()
+            data = read_own_file(self.path, MAX_LOG_BYTES)
         except FileNotFoundError:
             return {}
         except OSError as exc:
-            raise MailError(f"{self.path}: cannot read the send log: {exc.strerror or exc}") from None
+            raise MailError(f"{self.path}: cannot read the send log: {_log_problem(exc)}") from None
         records, _ = self._parse(data)
         latest: dict[str, dict[str, Any]] = {}
         for record in records:
             latest[record["key"]] = record
         return latest
 
-    def pending(self, messages: Sequence[Outgoing], resend_uncertain: bool = False) -> tuple[Outgoing, ...]:
+    def pending(self, messages: Iterable[Outgoing], resend_uncertain: bool = False) -> tuple[Outgoing, ...]:
         """The messages a send would try: not sent, and not possibly delivered unless asked."""
+        return tuple(self.select_pending(messages, resend_uncertain))
+
+    def select_pending(
+        self,
+        messages: Iterable[Outgoing],
+        resend_uncertain: bool = False,
+        on_skip: Callable[[Outgoing], None] | None = None,
+    ) -> Iterator[Outgoing]:
+        """`pending` one message at a time, for a stream; `on_skip` hears of each one left out."""
         previous = self.read()
-        states = [previous.get(m.key, {}).get("status") for m in messages]
-        return tuple(
-            m
-            for m, state in zip(messages, states, strict=True)
-            if state != "sent" and (resend_uncertain or state not in UNCERTAIN)
-        )
+        for message in messages:
+            state = previous.get(message.key, {}).get("status")
+            if state != "sent" and (resend_uncertain or state not in UNCERTAIN):
+                yield message
+            elif on_skip is not None:
+                on_skip(message)
 
     def last_as_of(self) -> date | None:
         """The as-of date of the newest record, so a re-run renders the same briefs (same keys)."""
         newest = None
         for record in self.read().values():
-            if record.get("as_of") and (newest is None or record["time"] > newest["time"]):
+            if record.get("as_of") and (newest is None or record.get("time", "") > newest.get("time", "")):
                 newest = record
         return date.fromisoformat(newest["as_of"]) if newest else None
 
@@ -669,10 +839,11 @@ class SendLog:
                 continue
             try:
                 record = json.loads(line)
-                if not isinstance(record, dict) or "key" not in record or "status" not in record:
+                if not _is_record(record):
                     raise ValueError("not a record")
-            except ValueError:
-                if last or (number == len(lines) - 1 and not lines[-1]):
+            except (ValueError, RecursionError):
+                torn = last or (number == len(lines) - 1 and not lines[-1])
+                if torn and line.lstrip().startswith(b"{"):
                     break  # torn by a crash mid-write: that record was never made durable
                 raise MailError(
                     f"{self.path}: line {number}: not a send-log record; fix or move the log "
@@ -687,7 +858,18 @@ class SendLog:
     def open(self) -> None:
         """Lock the log for this run and cut off a torn last line."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(self.path, "a+b")  # noqa: SIM115 - held open for the run, closed in close()
+        # Never through a link, never a FIFO or device: the log is truncated and appended to.
+        flags = (
+            os.O_RDWR | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+        )
+        try:
+            fd = os.open(self.path, flags | os.O_NONBLOCK, 0o666)
+        except OSError as exc:
+            raise MailError(f"{self.path}: cannot open the send log: {_log_problem(exc)}") from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise MailError(f"{self.path}: the send log is not a regular file; move it away")
+        handle = os.fdopen(fd, "a+b")
         try:
             _lock(handle, self.path)
             handle.seek(0)
@@ -724,6 +906,30 @@ class SendLog:
             os.fsync(self._handle.fileno())
         except OSError as exc:
             raise MailError(f"{self.path}: cannot write the send log: {exc.strerror or exc}") from None
+
+
+def _is_record(record: Any) -> bool:
+    """A send-log record: a key and status as text; time and as_of, when present, as text dates."""
+    if not isinstance(record, dict):
+        return False
+    if not isinstance(record.get("key"), str) or not isinstance(record.get("status"), str):
+        return False
+    if not isinstance(record.get("time", ""), str):
+        return False
+    as_of = record.get("as_of")
+    if as_of is None:
+        return True
+    try:
+        date.fromisoformat(as_of)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _log_problem(exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return "it is a symbolic link; guidepdf never writes its log through a link (move it away)"
+    return str(exc.strerror or exc)
 
 
 def _lock(handle: Any, path: Path) -> None:
@@ -817,6 +1023,13 @@ def _connect(settings: SmtpSettings) -> smtplib.SMTP:
                 )
             smtp.starttls(context=_tls_context(settings))
             smtp.ehlo()
+        if settings.user and settings.tls == "none" and not peer_is_loopback(smtp.sock):
+            # Judged by where the socket actually goes: `127.evil.example` may resolve anywhere.
+            raise MailError(
+                f"refusing to send the password for {settings.user} unencrypted to {host}:{port}: "
+                f"it connected to {_peer_text(smtp.sock)}, not a loopback address; "
+                "use --tls starttls or --tls ssl"
+            )
         if settings.user:
             _login(smtp, settings.user, settings.password or "")
     except MailError:
@@ -835,6 +1048,13 @@ def _connect(settings: SmtpSettings) -> smtplib.SMTP:
         smtp.close()
         raise _Transient(f"{host}:{port}: {exc}") from None
     return smtp
+
+
+def _peer_text(sock: Any) -> str:
+    try:
+        return str(sock.getpeername()[0])
+    except (OSError, AttributeError, IndexError, TypeError):
+        return "an unknown address"
 
 
 def _login(smtp: smtplib.SMTP, user: str, password: str) -> None:
@@ -927,7 +1147,8 @@ def send_messages(
     `resend_uncertain`. 4xx replies and lost connections are retried with exponential backoff
     (`settings.retries`, `settings.backoff` seconds doubling); 5xx replies are recorded as failed.
     """
-    outgoing = [m if isinstance(m, Outgoing) else _wrap(m) for m in messages]
+    # A generator: each message is built by the caller's stream only when its turn comes.
+    outgoing = (m if isinstance(m, Outgoing) else _wrap(m) for m in messages)
     send_log = SendLog(log) if isinstance(log, str | Path) else log
     deliveries: list[Delivery] = []
     stopped: str | None = None

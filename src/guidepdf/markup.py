@@ -6,11 +6,13 @@ import html
 import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import markdown
 import nh3
 
 from .errors import RenderError
+from .markdown_lists import ListNestingExtension
 
 #: Elements a guide body may contain; everything else is removed (its text kept where harmless).
 ALLOWED_TAGS = frozenset(
@@ -65,6 +67,7 @@ ALLOWED_ATTRIBUTES = {
     "*": {"id", "title", "lang"},
     "a": {"href"},
     "img": {"src", "alt", "width", "height"},
+    "li": {"value"},
     "ol": {"start"},
     "td": {"colspan", "rowspan"},
     "th": {"colspan", "rowspan", "scope"},
@@ -73,14 +76,21 @@ ALLOWED_ATTRIBUTES = {
 ALLOWED_CLASSES = {
     "a": {"footnote-ref", "footnote-backref", "ext"},
     "div": {"footnote", "callout"},
+    "li": {"task-list-item"},
     "p": {"tags"},
-    "span": {"tag"},
+    "span": {"tag", "task", "task-done"},
+    "ul": {"task-list"},
     "sup": {"footnote-ref"},
     "td": {"align-left", "align-right", "align-center"},
     "th": {"align-left", "align-right", "align-center"},
     "blockquote": {"callout"},
 }
 URL_SCHEMES = frozenset({"http", "https"})
+#: Schemes a link may use to stay live; anything else (relative, `//host`, `file:`) becomes plain text.
+LINK_SCHEMES = frozenset({"http", "https", "mailto"})
+#: Body elements nested deeper than this are refused: WeasyPrint's layout recurses per level and
+#: runs out of stack at about 120; no guide needs more than a dozen.
+MAX_NESTING = 64
 #: Elements removed together with their content, not just unwrapped.
 CLEAN_CONTENT_TAGS = frozenset(
     {
@@ -104,10 +114,29 @@ CLEAN_CONTENT_TAGS = frozenset(
     }
 )
 
-_EXTENSIONS = ["tables", "footnotes", "toc", "sane_lists", "fenced_code"]
+_EXTENSIONS: list[str | markdown.Extension] = [
+    "tables",
+    "footnotes",
+    "toc",
+    "sane_lists",
+    ListNestingExtension(),  # lists under a sentence, nested by 2-4 spaces (CommonMark's rule)
+    "pymdownx.highlight",  # only to turn Pygments off: code is printed plain
+    "pymdownx.superfences",  # ``` and ~~~ fences with an info string, inside list items too
+    "pymdownx.tasklist",  # - [x] / - [ ]: drawn as boxes by _task_boxes
+    "pymdownx.tilde",  # ~~strike~~ as <del>
+    "pymdownx.magiclink",  # bare https:// and www. addresses as links
+    "pymdownx.betterem",  # emphasis next to punctuation and underscores inside words, as GitHub reads them
+    "pymdownx.saneheaders",  # `#1 priority` is text, not a heading: ATX headings need a space
+    "pymdownx.escapeall",  # every punctuation mark escapable; a backslash at a line end breaks the line
+]
 _EXTENSION_CONFIGS: dict[str, dict[str, Any]] = {
     "toc": {"permalink": False, "slugify": lambda value, sep: _slug_id(value, sep)},
     "footnotes": {"BACKLINK_TEXT": "↩"},
+    "pymdownx.highlight": {"use_pygments": False},
+    "pymdownx.superfences": {"relaxed_headers": True},  # any info string after the language
+    "pymdownx.tilde": {"subscript": False},
+    "pymdownx.escapeall": {"hardbreak": True, "nbsp": False},
+    "pymdownx.magiclink": {"hide_protocol": False, "repo_url_shortener": False},
 }
 _ALIGN_RE = re.compile(r' style="text-align: ?(left|right|center);?"')
 _HEADING_TAG_RE = re.compile(r"<(/?)h([1-6])\b")
@@ -115,6 +144,8 @@ _CODE_RUN = r"(?:<code>[^<]*</code>\s*){2,}"
 _TAG_LINE_RE = re.compile(rf"<p>((?:<strong>[^<]*</strong>\s*)?)({_CODE_RUN})</p>")
 _CODE_RE = re.compile(r"<code>([^<]*)</code>")
 _LINK_RE = re.compile(r'<a href="(https?://[^"]+)"([^>]*)>(.*?)</a>', re.S)
+#: pymdownx.tasklist's checkboxes; a PDF draws no form field, so each becomes a box drawn by CSS.
+_TASK_RE = re.compile(r'<input type="checkbox" disabled( checked)?/>')
 _CALLOUT_RE = re.compile(r"<blockquote>\s*<p><strong>([^<]{1,80}?):?</strong>:?")
 
 
@@ -157,8 +188,27 @@ def render_body(
     raw = _TAG_LINE_RE.sub(lambda m: _pills(m, frozenset(drop_tags)), raw)
     raw = _CALLOUT_RE.sub(r'<blockquote class="callout"><p><strong>\1:</strong>', raw)
     raw = _LINK_RE.sub(_mark_external, raw)
+    raw = _TASK_RE.sub(_task_box, raw)
     safe = sanitize(raw)
+    depth = nesting_depth(safe)
+    if depth > MAX_NESTING:
+        raise RenderError(f"the body nests elements {depth} levels deep, over the limit of {MAX_NESTING}")
     return Body(html=safe, headings=tuple(_headings(safe)))
+
+
+_TAG_RE = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)\b[^>]*?(/?)>")
+_VOID_TAGS = frozenset({"br", "hr", "img", "wbr"})
+
+
+def nesting_depth(fragment: str) -> int:
+    """How deeply elements nest in sanitized HTML (well-formed: every element the sanitizer keeps closes)."""
+    depth = deepest = 0
+    for closing, name, self_closing in _TAG_RE.findall(fragment):
+        if name.lower() in _VOID_TAGS or self_closing:
+            continue
+        depth = max(0, depth - 1) if closing else depth + 1
+        deepest = max(deepest, depth)
+    return deepest
 
 
 def sanitize(fragment: str) -> str:
@@ -169,10 +219,33 @@ def sanitize(fragment: str) -> str:
         clean_content_tags=set(CLEAN_CONTENT_TAGS),
         attributes={k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},
         allowed_classes={k: set(v) for k, v in ALLOWED_CLASSES.items()},
-        url_schemes=set(URL_SCHEMES),
+        url_schemes=set(URL_SCHEMES | LINK_SCHEMES),
+        attribute_filter=_keep_attribute,
         link_rel="noopener noreferrer",
         strip_comments=True,
     )
+
+
+def live_link(href: str) -> bool:
+    """True for the hrefs a brief keeps as links: http(s) with a host, mailto, and its own `#fragments`.
+
+    A relative or protocol-relative (`//host/x`) href would resolve against the guide's folder as a
+    `file:` link to the reader's disk; those, `file:` and every other scheme become plain text.
+    """
+    href = href.strip()
+    if href.startswith("#"):
+        return True
+    parts = urlsplit(href)
+    scheme = parts.scheme.lower()
+    if scheme == "mailto":
+        return bool(parts.path)
+    return scheme in ("http", "https") and bool(parts.netloc)
+
+
+def _keep_attribute(element: str, attribute: str, value: str) -> str | None:
+    if element == "a" and attribute == "href" and not live_link(value):
+        return None  # the <a> stays, without an href: its text reads as plain text
+    return value
 
 
 def _drop_leading_title(raw: str, title: str | None) -> str:
@@ -210,6 +283,13 @@ def _mark_external(match: re.Match[str]) -> str:
     shows_url = plain.rstrip("/") in {href.rstrip("/"), href.split("://", 1)[-1].rstrip("/")}
     cls = "" if shows_url else ' class="ext"'
     return f'<a href="{href}"{cls}{rest}>{text}</a>'
+
+
+def _task_box(match: re.Match[str]) -> str:
+    # The glyph is the box's text for copy and screen readers: ✓ ticked, □ (drawn invisible) open.
+    if match.group(1):
+        return '<span class="task task-done">✓</span>'
+    return '<span class="task">□</span>'
 
 
 def _headings(safe: str) -> list[tuple[int, str, str]]:

@@ -31,6 +31,8 @@ class RenderOptions:
     attach_sources: bool = True
     #: A guide laying out to more pages than this fails instead of writing a runaway PDF (0: no limit).
     max_pages: int = DEFAULT_MAX_PAGES
+    #: Refuse a guide with `guidepdf check` errors instead of rendering it (`--no-check` turns this off).
+    check: bool = True
     extra: dict[str, object] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:

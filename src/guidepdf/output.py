@@ -1,11 +1,16 @@
-"""Write files atomically: a temporary file beside the target, flushed, then renamed over it."""
+"""Write files atomically (a temporary file beside the target, flushed, then renamed over it), and read
+back the files guidepdf wrote without following a link someone planted in their place."""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import stat
 import tempfile
 from pathlib import Path
+
+from .errors import OutputError
 
 
 def _umask() -> int:
@@ -21,8 +26,35 @@ FILE_MODE = 0o666 & ~_umask()
 def atomic_write(path: Path | str, data: bytes | str) -> Path:
     """Write `data` to `path` so that `path` is either absent/old or complete, never partial."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    payload = data.encode("utf-8") if isinstance(data, str) else data
+    if path.is_dir():
+        raise OutputError(path, "it is a folder, not a file", errno.EISDIR)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise OutputError(
+            path, f"{_file_in_the_way(path.parent)} is a file, not a folder", errno.ENOTDIR
+        ) from None
+    except OSError as exc:
+        raise OutputError(path, exc.strerror or str(exc), exc.errno or 0) from None
+    # A file name that is not UTF-8 reaches text as lone surrogates: write those as \udcff escapes
+    # (which JSON reads back as the same name) rather than fail the whole write.
+    payload = data.encode("utf-8", "backslashreplace") if isinstance(data, str) else data
+    try:
+        _write(path, payload)
+    except OSError as exc:  # disk full, quota, read-only: one line naming the file, nothing left behind
+        raise OutputError(path, exc.strerror or str(exc), exc.errno or 0) from None
+    return path
+
+
+def _file_in_the_way(folder: Path) -> Path:
+    """The first part of `folder` that exists but is not a folder."""
+    for part in (*reversed(folder.parents), folder):
+        if part.exists() and not part.is_dir():
+            return part
+    return folder
+
+
+def _write(path: Path, payload: bytes) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -35,4 +67,20 @@ def atomic_write(path: Path | str, data: bytes | str) -> Path:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    return path
+
+
+def read_own_file(path: Path | str, limit: int) -> bytes:
+    """The bytes of a regular file at `path`, read at most `limit` bytes, never through a final symlink.
+
+    For state guidepdf wrote itself (outputs, manifest, cache, send log): a symlink, FIFO, device or
+    oversized file there was not written by guidepdf, so it raises OSError instead of being read.
+    """
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(path, flags)
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise OSError(errno.EFBIG, f"larger than {limit} bytes", str(path))
+    return data

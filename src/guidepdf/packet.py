@@ -12,7 +12,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import json
 import os
+import re
+import stat
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields, replace
@@ -20,14 +23,17 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from ._version import __version__
 from .batch import ItemResult, read_manifest
+from .conform import save
 from .errors import GuidepdfError, RenderError, UsageError
 from .fontshare import share_fonts
-from .guide import Guide, load_guide, slugify
+from .guide import MAX_BYTES, Guide, load_guide, slugify
 from .inputs import plan_names
 from .options import RenderOptions
-from .output import atomic_write
+from .output import atomic_write, read_own_file
+from .rates import MONEY_FIELDS, Rates, comparison_note, sort_by_money
+from .reading import read_limited
 from .tasks import (
     PageTask,
     RenderTask,
@@ -66,6 +72,8 @@ class PacketResult:
     seconds: float = 0.0
     #: Guides whose brief was reused (a batch's output or the packet cache) instead of rendered.
     reused: tuple[str, ...] = ()
+    #: For a sort by pay: the comparison currency, the rates' sources and what could not be compared.
+    comparison: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -124,11 +132,16 @@ def _sort_key(value: Any) -> tuple[int, Any]:
     return (2, str(value).casefold())
 
 
-def sort_guides(guides: Sequence[Guide], spec: str) -> list[Guide]:
-    """Guides ordered by a field (`-field` for descending); missing values last, ties by title."""
+def sort_guides(guides: Sequence[Guide], spec: str, rates: Rates | None = None) -> list[Guide]:
+    """Guides ordered by a field (`-field` for descending); missing values last, ties by title.
+
+    Money fields (`total_comp`, `base`) compare in one currency (see `rates`), never across currencies.
+    """
     descending = spec.startswith("-")
     name = spec.lstrip("-+")
     check_field(guides, name, "--sort")
+    if name in MONEY_FIELDS:
+        return sort_by_money(list(guides), name, descending, rates)
     present = [g for g in guides if _sort_key(field_value(g, name))[0] != 3]
     missing = [g for g in guides if _sort_key(field_value(g, name))[0] == 3]
     present.sort(key=lambda g: (_sort_key(field_value(g, name)), g.title.casefold()), reverse=descending)
@@ -167,18 +180,27 @@ def packet_options(options: RenderOptions | None) -> RenderOptions:
 def _guide_bytes(guide: Guide) -> bytes:
     with contextlib.suppress(OSError):
         if guide.path.is_file():
-            return guide.path.read_bytes()
+            return read_limited(guide.path, MAX_BYTES)
     return guide.source.encode("utf-8")
+
+
+#: Names the packet cache writes: `<render key>.pdf` and its record `<render key>.json`.
+_CACHE_NAME_RE = re.compile(r"^[0-9a-f]{64}\.(pdf|json)$")
+#: No brief in the cache is larger than this (the bounded read of a part).
+MAX_PART_BYTES = 2_000_000_000
 
 
 class _PartCache:
     """Rendered briefs by render key: a batch's outputs (per its manifest), then the packet cache folder.
 
-    A batch's row is trusted only while its file still has the sha256 the manifest recorded.
+    A batch's row is trusted only while its file still has the sha256 the manifest recorded; a cached
+    part only while it matches the sha256 in the record written beside it. Both are read only as
+    regular files, never through a link. A cache folder that is a link (or not a folder) is not used
+    at all, so nothing is written or pruned outside the output folder through it.
     """
 
     def __init__(self, folder: Path | None, batch_dir: Path | None = None) -> None:
-        self.folder = folder
+        self.folder = folder if folder is not None and _usable_folder(folder) else None
         self.batch: dict[str, tuple[Path, str, int | None]] = {}
         if batch_dir is not None:
             for name, row in read_manifest(batch_dir).items():
@@ -196,33 +218,56 @@ class _PartCache:
         found = self.batch.get(key)
         if found is not None:
             with contextlib.suppress(OSError):
-                data = found[0].read_bytes()
+                data = read_own_file(found[0], MAX_PART_BYTES)
                 if hashlib.sha256(data).hexdigest() == found[1]:
                     return data, found[2]
-        if self.folder is None:
+        if self.folder is None or not _CACHE_NAME_RE.match(f"{key}.pdf"):
             return None
         path = self.folder / f"{key}.pdf"
         try:
-            data = path.read_bytes()
-            pages = _count_pages(data)  # a damaged cache file is a miss, rendered again
-            os.utime(path)  # recently used: kept by prune()
+            record = json.loads(read_own_file(self.folder / f"{key}.json", 4096))
+            data = read_own_file(path, MAX_PART_BYTES)
+            if not isinstance(record, dict) or hashlib.sha256(data).hexdigest() != record.get("sha256"):
+                return None  # damaged or replaced since it was cached: a miss, rendered again
+            pages = _count_pages(data)
+            for used in (path, self.folder / f"{key}.json"):
+                os.utime(used, follow_symlinks=False)  # recently used: kept by prune()
             return data, pages
-        except (OSError, RenderError):
+        except (OSError, ValueError, RenderError, RecursionError):
             return None
 
     def put(self, key: str, data: bytes) -> None:
-        if self.folder is not None:
-            with contextlib.suppress(OSError):  # a cache that cannot be written only costs time
-                atomic_write(self.folder / f"{key}.pdf", data)
+        if self.folder is None or not _CACHE_NAME_RE.match(f"{key}.pdf"):
+            return
+        with contextlib.suppress(OSError):  # a cache that cannot be written only costs time
+            self.folder.mkdir(parents=True, exist_ok=True)
+            if not _usable_folder(self.folder):
+                return
+            atomic_write(self.folder / f"{key}.pdf", data)
+            record = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+            atomic_write(self.folder / f"{key}.json", json.dumps(record) + "\n")
 
     def prune(self) -> None:
-        if self.folder is None or not self.folder.is_dir():
+        if self.folder is None or not _usable_folder(self.folder) or not self.folder.is_dir():
             return
         cutoff = time.time() - CACHE_DAYS * 86400
-        for path in self.folder.glob("*.pdf"):
+        for path in self.folder.iterdir():
+            if not _CACHE_NAME_RE.match(path.name):
+                continue  # only what the cache itself wrote is ever removed
             with contextlib.suppress(OSError):
-                if path.stat().st_mtime < cutoff:
+                info = path.lstat()
+                if stat.S_ISREG(info.st_mode) and info.st_mtime < cutoff:
                     path.unlink()
+
+
+def _usable_folder(folder: Path) -> bool:
+    """True when `folder` is missing (it will be made) or a real folder, not a link or a file."""
+    try:
+        return stat.S_ISDIR(folder.lstat().st_mode)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
 
 
 def render_parts(
@@ -282,11 +327,14 @@ def front_options(options: RenderOptions) -> RenderOptions:
 
 
 def folio_options(options: RenderOptions) -> RenderOptions:
-    """The page-number overlay is untagged: joining marks all of it as an artifact."""
-    return replace(front_options(options), tagged=False)
+    """The page-number overlay is untagged and claims nothing: joining marks all of it as an artifact
+    (tags inside an artifact would break PDF/UA), and the packet makes the front matter's claim."""
+    return replace(front_options(options), tagged=False, pdf_variant=None)
 
 
-def front_matter_html(title: str, entries: Sequence[_Entry], options: RenderOptions) -> str:
+def front_matter_html(
+    title: str, entries: Sequence[_Entry], options: RenderOptions, comparison: dict[str, Any] | None = None
+) -> str:
     """The cover, contents and overview pages as HTML."""
     companies = list(dict.fromkeys(e.guide.company_display for e in entries if e.guide.company_display))
     context = {
@@ -304,6 +352,8 @@ def front_matter_html(title: str, entries: Sequence[_Entry], options: RenderOpti
             for e in entries
         ],
         "companies": companies if len(companies) <= 40 else [],
+        "about": _about([e.guide for e in entries]),
+        "comparison": comparison,
         "options": options,
         "page_size": options.page_size,
     }
@@ -366,45 +416,53 @@ def join_packet(title: str, front: bytes, folios: bytes, parts: Sequence[tuple[G
                 action = annot.get("/A")
                 uri = str(action.get("/URI", "")) if action is not None else ""
                 if uri.startswith(PART_SCHEME):
-                    target = firsts[int(uri.removeprefix(PART_SCHEME))]
+                    index = int(uri.removeprefix(PART_SCHEME))
+                    target = firsts[index]
                     del annot["/A"]
                     annot.Dest = Array([out.pages[target].obj, Name.Fit])
+                    # What a screen reader announces for the link: not the internal URI.
+                    annot.Contents = String(f"{parts[index][0].title}, page {target - front_pages + 1}")
 
         labels: list[Any] = [0, Dictionary(S=Name.r)]
         if guide_pages:
             labels += [front_pages, Dictionary(S=Name.D, St=1)]
         out.Root.PageLabels = Dictionary(Nums=Array(labels))
         out.Root.PageMode = Name.UseOutlines
-        out.docinfo = out.make_indirect(
-            Dictionary(Title=String(title), Creator=String(f"guidepdf {__version__}"), **_about(parts))
-        )
+        info = Dictionary(Title=String(title), Creator=String(f"guidepdf {__version__}"))
+        for key in _ABOUT:  # as the front matter's <meta> gave them to WeasyPrint
+            if key in front_pdf.docinfo:
+                info[key] = String(str(front_pdf.docinfo[key]))
+        out.docinfo = out.make_indirect(info)
+        if "/Metadata" in front_pdf.Root:
+            # A PDF/UA or PDF/A packet: its claim, title and output intent are the front matter's,
+            # whose XMP and document info WeasyPrint wrote to agree with each other.
+            out.docinfo = out.copy_foreign(front_pdf.docinfo)  # type: ignore[assignment]
+            out.Root.Metadata = out.copy_foreign(front_pdf.Root.Metadata)
+            if "/OutputIntents" in front_pdf.Root:
+                out.Root.OutputIntents = _copy(out, front_pdf.Root.OutputIntents)
         structure.finish()
         share_fonts(out)  # one program per face, not one per part: a packet is not forty copies of Inter
         with out.open_outline() as packet_outline:
             packet_outline.root.extend(outline)
-        buffer = io.BytesIO()
         # Deterministic: the same inputs give the same bytes, the file ID included.
-        out.save(
-            buffer,
-            deterministic_id=True,
-            object_stream_mode=pikepdf.ObjectStreamMode.generate,
-            min_version=front_pdf.pdf_version,
+        return save(
+            out, object_stream_mode=pikepdf.ObjectStreamMode.generate, min_version=front_pdf.pdf_version
         )
-        return buffer.getvalue()
 
 
-def _about(parts: Sequence[tuple[Guide, bytes]]) -> dict[str, Any]:
-    """The packet's Subject, Keywords and Author: what it holds, its companies, who wrote the guides."""
-    from pikepdf import String
+_ABOUT = ("/Subject", "/Keywords", "/Author")
 
-    companies = list(dict.fromkeys(g.company_display or g.title for g, _ in parts))
-    authors = {str(g.meta.get("author") or "").strip() for g, _ in parts}
-    count = f"{len(parts)} salary negotiation {'brief' if len(parts) == 1 else 'briefs'}"
+
+def _about(guides: Sequence[Guide]) -> dict[str, str]:
+    """The packet's subject, keywords and author: what it holds, its companies, who wrote the guides."""
+    companies = list(dict.fromkeys(g.company_display or g.title for g in guides))
+    authors = {str(g.meta.get("author") or "").strip() for g in guides}
+    count = f"{len(guides)} salary negotiation {'brief' if len(guides) == 1 else 'briefs'}"
     return {
-        "Subject": String(f"{count}: {', '.join(companies)}" if companies else count),
-        "Keywords": String(", ".join(["salary negotiation", *companies])),
+        "subject": f"{count}: {', '.join(companies)}" if companies else count,
+        "keywords": ", ".join(["salary negotiation", *companies]),
         # One author when every guide names the same one; otherwise the packet is guidepdf's work.
-        "Author": String(authors.pop() if len(authors) == 1 and "" not in authors else "guidepdf"),
+        "author": authors.pop() if len(authors) == 1 and "" not in authors else "guidepdf",
     }
 
 
@@ -464,13 +522,15 @@ def _stamp_artifact(out: Any, page: Any, folio: Any) -> None:
     page.obj.Resources = resources
     # The page's own content may leave its coordinate system changed: isolate it, then stamp.
     page.contents_add(b"q\n", prepend=True)
-    page.contents_add(b"Q\n/Artifact BMC q " + name.encode() + b" Do Q EMC\n")
+    page.contents_add(b"Q\n/Artifact <</Type /Pagination>> BDC q " + name.encode() + b" Do Q EMC\n")
 
 
 def _copy(out: Any, obj: Any) -> Any:
     """`obj` from another file copied into `out`; objects already copied (pages) map to their copies."""
     from pikepdf import Array, Dictionary
 
+    if obj is None:  # a null: content no element owns (an artifact) in a parent tree array
+        return None
     if obj.is_indirect:
         return out.copy_foreign(obj)
     if isinstance(obj, Array):
@@ -668,18 +728,16 @@ def make_packets(
     batch_dir: Path | None = None,
     timeout: float | None = DEFAULT_TIMEOUT,
     progress: Callable[[ItemResult], None] | None = None,
+    compare: tuple[str, Rates | None] | None = None,
 ) -> list[PacketResult]:
     """One packet per (title, guides) group; all parts and front matter rendered on one set of workers.
+
+    `compare` (a money field and the rates) makes each overview say how pay was compared.
 
     A brief already in `batch_dir` (a `guidepdf render` output folder) or `cache_dir` with the same
     render key is reused; briefs rendered here are kept in `cache_dir` for next time.
     """
     started = time.monotonic()
-    if options is not None and options.pdf_variant:
-        raise UsageError(
-            f"--pdf-variant {options.pdf_variant}: a packet is joined from parts and cannot keep "
-            "PDF/A or PDF/UA conformance; render briefs for that"
-        )
     part_opts = packet_options(options)
     cache = _PartCache(cache_dir, batch_dir)
     unique: dict[Path, Guide] = {}
@@ -716,13 +774,11 @@ def make_packets(
                 entries.append(_Entry(len(entries), guide, start, pages))
                 parts.append((guide, result.data))
                 start += pages
-            plans.append((title, entries, parts, failed, refused))
+            note = comparison_note([e.guide for e in entries], *compare) if compare else None
+            plans.append((title, entries, parts, failed, refused, note))
             if entries:
-                page_tasks.append(
-                    PageTask(
-                        f"{title}: front matter", front_matter_html(title, entries, fopts), fopts, timeout
-                    )
-                )
+                html = front_matter_html(title, entries, fopts, note)
+                page_tasks.append(PageTask(f"{title}: front matter", html, fopts, timeout))
                 page_tasks.append(
                     PageTask(
                         f"{title}: page numbers",
@@ -736,7 +792,7 @@ def make_packets(
 
     results = []
     done = iter(pages_out)
-    for title, entries, parts, failed, refused in plans:
+    for title, entries, parts, failed, refused, note in plans:
         if not entries:
             results.append(PacketResult(title, None, (), (), 0, tuple(failed), tuple(refused)))
             continue
@@ -756,6 +812,7 @@ def make_packets(
                 refused=tuple(refused),
                 seconds=time.monotonic() - started,
                 reused=tuple(str(e.guide.path) for e in entries if e.guide.path.resolve() in reused),
+                comparison=note,
             )
         )
     return results
@@ -768,12 +825,17 @@ def _count_pages(data: bytes) -> int:
 
 
 def _load_sorted(
-    inputs: Sequence[Path | str | Guide], sort: str | None
+    inputs: Sequence[Path | str | Guide], sort: str | None, rates: Rates | None = None
 ) -> tuple[list[Guide], list[ItemResult]]:
     if not inputs:
         raise UsageError("no guides selected for the packet")
     guides, failed = _load(inputs)
-    return (sort_guides(guides, sort) if sort else guides), failed
+    return (sort_guides(guides, sort, rates) if sort else guides), failed
+
+
+def _compare(sort: str | None, rates: Rates | None) -> tuple[str, Rates | None] | None:
+    name = (sort or "").lstrip("-+")
+    return (name, rates) if name in MONEY_FIELDS else None
 
 
 def make_packet(
@@ -788,12 +850,14 @@ def make_packet(
     batch_dir: Path | None = None,
     timeout: float | None = DEFAULT_TIMEOUT,
     progress: Callable[[ItemResult], None] | None = None,
+    rates: Rates | None = None,
 ) -> PacketResult:
     """One packet of `inputs` (paths or loaded guides); guides that fail are listed, not fatal."""
-    guides, failed = _load_sorted(inputs, sort)
+    guides, failed = _load_sorted(inputs, sort, rates)
     result = make_packets(
         [(title or DEFAULT_TITLE, guides)],
         options,
+        compare=_compare(sort, rates),
         jobs=jobs,
         scheduler=scheduler,
         cache_dir=cache_dir,
@@ -812,17 +876,34 @@ def make_grouped_packets(
     *,
     title: str | None = None,
     sort: str | None = None,
+    rates: Rates | None = None,
     **run: Any,
 ) -> tuple[list[tuple[Path, PacketResult]], list[ItemResult]]:
     """One packet per value of `group_by`, named after the value, for writing into `out_dir`."""
-    guides, failed = _load_sorted(inputs, sort)
+    guides, failed = _load_sorted(inputs, sort, rates)
     groups = group_guides(guides, group_by) if guides else {}
     labels = sorted(groups, key=lambda v: (v == "", v.casefold()))
     names, _ = plan_names([slugify(label) or "ungrouped" for label in labels], ".pdf")
     base = title or DEFAULT_TITLE
-    titled = [(f"{base}: {label}" if label else f"{base}: no {group_by}", groups[label]) for label in labels]
-    results = make_packets(titled, options, **run) if titled else []
+    titled = [
+        (
+            f"{base}: {_shown(label, groups[label], group_by)}" if label else f"{base}: no {group_by}",
+            groups[label],
+        )
+        for label in labels
+    ]
+    results = make_packets(titled, options, compare=_compare(sort, rates), **run) if titled else []
     return [(out_dir / name, r) for name, r in zip(names, results, strict=True)], failed
+
+
+def _shown(label: str, guides: Sequence[Guide], group_by: str) -> str:
+    """A group's name as printed: the display name for a company or role slug (`Jane Street`)."""
+    display = {"company": "company_display", "role": "role_display"}.get(group_by)
+    if display is not None:
+        names = [getattr(g, display) for g in guides if getattr(g, display)]
+        if names:
+            return str(names[0])
+    return label
 
 
 def build_packet(

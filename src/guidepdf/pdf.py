@@ -18,10 +18,12 @@ from typing import Any
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
+from .conform import finish_pdf
 from .errors import RenderError
 from .guide import Guide
 from .images import oversize_reason
 from .options import RenderOptions
+from .reading import MAX_RESOURCE_BYTES, Refused, read_limited, real_path
 from .sources import AttachmentSpec, source_attachments
 from .templating import Page, build_page
 
@@ -65,30 +67,39 @@ def _fetcher_class() -> type:
             if scheme == "file":
                 path = self.local_path(url)
                 mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-                return URLFetcherResponse(url, body=path.read_bytes(), headers={"Content-Type": mime})
+                return URLFetcherResponse(url, body=self.read(url, path), headers={"Content-Type": mime})
             if scheme in ("http", "https") and self.allow_network:
                 return self.guard_image(url, super().fetch(url, headers))
             self.refused.append(url)
             raise FetchRefused(f"not allowed to fetch {url} (use --allow-network for http/https)")
 
         def local_path(self, url: str) -> Path:
-            path = Path(url2pathname(urlsplit(url).path)).resolve()
+            path = real_path(url2pathname(urlsplit(url).path))  # a symlink loop stays a loop: no raise
             if not any(path.is_relative_to(root) for root in self.roots):
                 self.refused.append(url)
                 raise FetchRefused(f"not allowed to read {path}: outside the guide and theme folders")
             if not path.is_file():
                 raise FileNotFoundError(f"no such file: {path}")
-            mime = mimetypes.guess_type(path.name)[0] or ""
-            if mime.startswith("image/") and mime != "image/svg+xml":
-                self.refuse_oversize(url, path.read_bytes())
             return path
 
+        def read(self, url: str, path: Path) -> bytes:
+            """A local file's bytes: a regular file, read up to the limit, refused if a bomb by content."""
+            try:
+                body = read_limited(path, MAX_RESOURCE_BYTES)
+            except Refused as exc:
+                self.refused.append(f"{url} (refused: {exc.strerror})")
+                raise FetchRefused(f"refused {url}: {exc.strerror}") from None
+            # Sniffed whatever the name says: `bomb.bin` or `bomb.svg` may hold a PNG all the same.
+            self.refuse_oversize(url, body)
+            return body
+
         def guard_image(self, url: str, response: Any) -> Any:
-            """Read an image response whole (it is about to be decoded anyway) and refuse a bomb."""
-            if not response.content_type.startswith("image/") or response.content_type == "image/svg+xml":
-                return response
-            body = response.read()
+            """Read a response (up to the limit) and refuse a bomb, whatever its Content-Type claims."""
+            body = response.read(MAX_RESOURCE_BYTES + 1)
             response.close()
+            if len(body) > MAX_RESOURCE_BYTES:
+                self.refused.append(f"{url[:200]} (refused: over {MAX_RESOURCE_BYTES:,} bytes)")
+                raise FetchRefused(f"refused {url[:200]}: over {MAX_RESOURCE_BYTES:,} bytes")
             self.refuse_oversize(url, body)
             return URLFetcherResponse(response.url, body=body, headers=dict(response.headers))
 
@@ -155,6 +166,13 @@ def _weasyprint() -> Any:
     import weasyprint
 
     return weasyprint
+
+
+def warm_up(options: RenderOptions | None = None) -> None:
+    """Import WeasyPrint and parse the theme of `options` now, so a warm process's first brief is fast."""
+    _weasyprint()
+    if options is not None:
+        _theme(_theme_key(options), replace(options, as_of=None))
 
 
 def pdf_options(options: RenderOptions) -> dict[str, Any]:
@@ -249,7 +267,9 @@ def page_to_pdf(page: Page, *, attachments: Iterable[AttachmentSpec] = (), **wri
             extra["attachments"] = [*make_attachments(specs, fetcher), *extra.get("attachments", ())]
             if "finisher" not in extra:
                 extra["finisher"] = _mark_relationships(specs)
-        pdf = document.write_pdf(pdf_identifier=identifier, **{**pdf_options(options), **extra})
+        written = pdf_options(options)
+        pdf = document.write_pdf(pdf_identifier=identifier, **{**written, **extra})
+        pdf = finish_pdf(pdf, written["pdf_variant"])  # what WeasyPrint leaves that validators reject
     except RenderError:
         raise
     except Exception as exc:  # WeasyPrint raises many kinds; one line is what a user needs
@@ -306,11 +326,11 @@ def inline_page(page: Page) -> str:
     return html.replace("</head>", style + "</head>", 1)
 
 
-def _data_uri(path: Path) -> str:
+def _data_uri(path: Path, data: bytes) -> str:
     mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     if path.suffix.lower() == ".otf":
         mime = "font/otf"
-    return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
 def _resolve_local(ref: str, base: Path, fetcher: Any) -> str | None:
@@ -322,7 +342,8 @@ def _resolve_local(ref: str, base: Path, fetcher: Any) -> str | None:
         return None
     url = ref if parts.scheme == "file" else (base / url2pathname(parts.path)).as_uri()
     try:
-        return _data_uri(fetcher.local_path(url))
+        path = fetcher.local_path(url)
+        return _data_uri(path, fetcher.read(url, path))
     except (OSError, ValueError):
         return None
 

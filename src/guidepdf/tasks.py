@@ -18,9 +18,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from . import __version__, timeouts
+from . import timeouts
+from ._version import __version__
 from .errors import GuidepdfError, RenderError
 from .options import RenderOptions
+from .reading import read_limited
 from .themes import builtin_dir
 
 #: A theme or a guide may not ship more than this many bytes of files to a worker.
@@ -182,7 +184,7 @@ def _local_target(ref: str, base: Path, root: Path) -> Path | None:
 
     try:
         target = (base / unquote(ref)).resolve()
-    except (OSError, ValueError):
+    except (OSError, ValueError, RuntimeError):  # RuntimeError: a symlink loop
         return None
     if target.is_relative_to(root) and target.is_file():
         return target
@@ -248,7 +250,7 @@ def guide_resources(path: Path, text: bytes) -> Files:
             if rel in found:
                 continue
             with contextlib.suppress(OSError):
-                data = target.read_bytes()
+                data = read_limited(target, max(budget, 0))
                 budget -= len(data)
                 if budget < 0:
                     break
@@ -334,6 +336,10 @@ def run_render(task: RenderTask, theme: ThemeBundle | None = None) -> TaskResult
                 local = path
             try:
                 guide = parse_guide(task.text, local)
+                if options.check:
+                    from .check import refuse_on_errors
+
+                    refuse_on_errors(guide, options.today, allow_network=options.allow_network)
                 if task.fmt == "html":
                     html = render_html(guide, options).encode("utf-8")
                     return TaskResult(task.source, data=html)

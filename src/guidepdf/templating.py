@@ -1,19 +1,35 @@
-"""The Jinja environment (user template folders first, built-ins after) and the page HTML for a guide."""
+"""The sandboxed Jinja environment (user template folders first, built-ins after) and a guide's page HTML.
+
+Templates are data, whoever wrote them: a theme named by a downloaded `guidepdf.toml` renders in the
+same sandbox as the built-ins. The sandbox refuses Python internals (`__globals__`, `__class__`, …),
+methods of paths and other objects that reach the file system, mutation of the values templates
+receive, and arithmetic or formatting that would build a huge number or string; the loader reads
+only regular files inside the template folders.
+"""
 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
-from pathlib import Path
+import os
+import re
+import stat
+import string
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path, PurePath
+from types import ModuleType
 from typing import Any
 
 import jinja2
+from jinja2.loaders import split_template_path
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from markupsafe import Markup
 
-from . import __version__
+from ._version import __version__
 from .breaks import soft_breaks
 from .chart import build_chart
 from .errors import RenderError, TemplateNotFound
+from .figures import with_body_figures
 from .guide import Guide, slugify
 from .markup import inline_tags, render_body
 from .money import currency_prefix, format_date, format_money, format_percent, format_range
@@ -31,18 +47,159 @@ class Page:
     options: RenderOptions
 
 
+#: A template file larger than this is refused (read with a bounded read, whatever `stat` says).
+MAX_TEMPLATE_BYTES = 1_000_000
+#: The longest string or sequence a template may build with `*`, `%` or `format`, in items.
+MAX_BUILT_LENGTH = 1_000_000
+#: The largest integer a template may build with `**`, in bits.
+MAX_POWER_BITS = 4096
+#: A width or precision in a format string above this is refused (it would build a huge string).
+MAX_FORMAT_WIDTH = 10_000
+
+#: What a template may read of a path: its name, never its contents or its neighbours.
+_PATH_ATTRS = frozenset({"name", "stem", "suffix"})
+_PERCENT_SPEC_RE = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
+_DIGITS_RE = re.compile(r"\d+")
+
+
+class FolderLoader(jinja2.BaseLoader):
+    """Loads templates only from regular files inside its folders (symlinks may not lead out of them)."""
+
+    def __init__(self, folders: tuple[Path, ...]) -> None:
+        self.folders = folders
+
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str, Callable[[], bool]]:
+        pieces = split_template_path(template)  # refuses `..` and absolute names
+        for folder in self.folders:
+            candidate = os.path.join(folder, *pieces)
+            try:
+                real = os.path.realpath(candidate, strict=True)
+            except OSError:  # missing, or a symlink loop
+                continue
+            root = os.path.realpath(folder)
+            if os.path.commonpath([root, real]) != root:
+                raise SecurityError(f"template {template!r}: {candidate} leads outside {folder}")
+            return _read_template(candidate, real, template)
+        raise jinja2.TemplateNotFound(template)
+
+
+def _read_template(shown: str, real: str, name: str) -> tuple[str, str, Callable[[], bool]]:
+    try:
+        fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise SecurityError(f"template {name!r}: {shown}: cannot read: {exc.strerror or exc}") from None
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):  # a FIFO, device or folder is never a template
+            raise SecurityError(f"template {name!r}: {shown} is not a regular file")
+        data = handle.read(MAX_TEMPLATE_BYTES + 1)
+    if len(data) > MAX_TEMPLATE_BYTES:
+        raise SecurityError(f"template {name!r}: {shown} is larger than {MAX_TEMPLATE_BYTES} bytes")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SecurityError(f"template {name!r}: {shown} is not valid UTF-8 text") from None
+    mtime = info.st_mtime_ns
+
+    def uptodate() -> bool:
+        try:
+            return os.stat(real).st_mtime_ns == mtime
+        except OSError:
+            return False
+
+    return text, shown, uptodate
+
+
+class ThemeSandbox(ImmutableSandboxedEnvironment):
+    """Jinja's immutable sandbox, also closed to the file system and to huge numbers and strings."""
+
+    intercepted_binops = frozenset({"**", "*", "%"})
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        if isinstance(obj, PurePath) and attr not in _PATH_ATTRS:
+            return False  # `guide.path.read_text()` or `.parent.joinpath(...)` would reach any file
+        if isinstance(obj, ModuleType | type):
+            return False
+        return super().is_safe_attribute(obj, attr, value)
+
+    def unsafe_undefined(self, obj: Any, attribute: str) -> jinja2.Undefined:
+        # Jinja's default is an undefined value that renders as nothing with ChainableUndefined:
+        # an attack should stop the render and be named, not pass silently.
+        raise SecurityError(f"access to attribute {attribute!r} of {type(obj).__name__!r} object is unsafe")
+
+    def call_binop(self, context: jinja2.runtime.Context, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**":
+            _check_power(left, right)
+            return left**right
+        if operator == "*":
+            _check_repeat(left, right)
+            _check_repeat(right, left)
+            return left * right
+        if isinstance(left, str):
+            _check_percent_format(left)
+        return left % right
+
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        wrapped = super().wrap_str_format(value)
+        if wrapped is not None:
+            _check_brace_format(value.__self__)
+        return wrapped
+
+
+def _check_power(base: Any, exponent: Any) -> None:
+    numbers = isinstance(base, int) and isinstance(exponent, int)
+    if numbers and abs(base) > 1 and exponent > 0 and abs(base).bit_length() * exponent > MAX_POWER_BITS:
+        raise SecurityError(f"{base} ** {exponent} is too large a number for a template")
+
+
+def _check_repeat(sequence: Any, times: Any) -> None:
+    repeated = isinstance(sequence, str | bytes | list | tuple) and isinstance(times, int)
+    if repeated and len(sequence) * times > MAX_BUILT_LENGTH:
+        raise SecurityError(f"repeating {len(sequence)} items {times} times is too long for a template")
+
+
+def _check_percent_format(text: str) -> None:
+    for match in _PERCENT_SPEC_RE.finditer(text):
+        for number in match.groups():
+            if number == "*" or (number and int(number) > MAX_FORMAT_WIDTH):
+                raise SecurityError(f"format width {number!r} is too large for a template")
+
+
+def _check_brace_format(text: str) -> None:
+    try:
+        parts = list(string.Formatter().parse(text))
+    except ValueError:
+        return  # str.format will report the bad format string itself
+    for _, _, spec, _ in parts:
+        if spec and ("{" in spec or any(int(n) > MAX_FORMAT_WIDTH for n in _DIGITS_RE.findall(spec))):
+            raise SecurityError(f"format spec {spec!r} is too large or nested for a template")
+
+
+def _format_filter(value: Any, *args: Any, **kwargs: Any) -> str:
+    """Jinja's `format` filter (printf-style), with widths bounded like the `%` operator."""
+    text = str(value)
+    _check_percent_format(text)
+    if args and kwargs:
+        raise jinja2.exceptions.FilterArgumentError(
+            "can't handle positional and keyword arguments at the same time"
+        )
+    return text % (kwargs or args)
+
+
 @functools.lru_cache(maxsize=16)
 def environment(user_dirs: tuple[Path, ...] = ()) -> jinja2.Environment:
-    """A Jinja environment searching `user_dirs` first, then the built-ins (also as `!builtin/…`)."""
-    builtin = jinja2.FileSystemLoader(str(builtin_dir("templates")))
+    """A sandboxed environment searching `user_dirs` first, then the built-ins (also as `!builtin/…`)."""
+    builtin = FolderLoader((builtin_dir("templates"),))
     loader = jinja2.ChoiceLoader(
         [
-            jinja2.FileSystemLoader([str(d) for d in user_dirs]),
+            FolderLoader(user_dirs),
             builtin,
             jinja2.PrefixLoader({"!builtin": builtin}, delimiter="/"),
         ]
     )
-    env = jinja2.Environment(
+    env = ThemeSandbox(
         loader=loader,
         autoescape=jinja2.select_autoescape(
             enabled_extensions=("html", "htm", "xml", "html.j2", "xml.j2"),
@@ -63,6 +220,7 @@ def environment(user_dirs: tuple[Path, ...] = ()) -> jinja2.Environment:
         currency_prefix=currency_prefix,
         tags=lambda text: Markup(inline_tags(str(text))) if text else "",
         nowrap=_nowrap,
+        format=_format_filter,
     )
     env.globals["guidepdf_version"] = __version__
     env.globals["chart_data"] = build_chart
@@ -84,20 +242,24 @@ def get_template(name: str, options: RenderOptions) -> jinja2.Template:
         raise TemplateNotFound(f"template {name!r} not found in: {', '.join(searched)}") from None
     except jinja2.TemplateSyntaxError as exc:
         raise RenderError(f"{exc.filename or name}: line {exc.lineno}: {exc.message}") from None
+    except SecurityError as exc:
+        raise RenderError(f"{exc}") from None
 
 
 def brief_context(guide: Guide, options: RenderOptions) -> dict[str, Any]:
     """What every brief template receives (documented in the README)."""
     body = render_body(guide.body, drop_title=_title_words(guide), drop_tags=guide.tags)
     as_of = options.today
+    # Regions the front matter leaves empty show the body table's figures, marked as such.
+    shown = replace(guide, compensation=with_body_figures(guide))
     return {
         "guide": guide,
         "meta": guide.meta,
         "extra": guide.extra,
         "body": Markup(soft_breaks(typeset(body.html))),
         "headings": body.headings,
-        "regions": guide.compensation,
-        "headline": guide.headline,
+        "regions": shown.compensation,
+        "headline": shown.headline,
         "as_of": as_of,
         "overdue": guide.review_overdue(as_of),
         "options": options,
@@ -116,10 +278,28 @@ def render_template(name: str, context: dict[str, Any], options: RenderOptions) 
         raise TemplateNotFound(f"template {name!r}: {missing} not found in: {', '.join(searched)}") from None
     except jinja2.TemplateSyntaxError as exc:
         raise RenderError(f"{exc.filename or exc.name or name}: line {exc.lineno}: {exc.message}") from None
+    except SecurityError as exc:
+        raise RenderError(f"{_where(exc, name)}: refused by the template sandbox: {_one_line(exc)}") from None
     except jinja2.TemplateError as exc:
-        raise RenderError(f"template {name!r}: {exc}") from None
+        raise RenderError(f"{_where(exc, name)}: {_one_line(exc)}") from None
     except Exception as exc:  # a theme's template can fail in any way; the user needs one line
-        raise RenderError(f"template {name!r}: {type(exc).__name__}: {exc}") from None
+        raise RenderError(f"{_where(exc, name)}: {type(exc).__name__}: {_one_line(exc)}") from None
+
+
+def _where(exc: BaseException, name: str) -> str:
+    """`file: line N` of the innermost template frame of `exc` (Jinja maps frames to template lines)."""
+    found = None
+    tb = exc.__traceback__
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if filename and not filename.endswith(".py") and not filename.startswith("<"):
+            found = f"{filename}: line {tb.tb_lineno}"
+        tb = tb.tb_next
+    return found or f"template {name!r}"
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
 
 
 def build_page(guide: Guide, options: RenderOptions | None = None) -> Page:

@@ -9,8 +9,8 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -25,8 +25,8 @@ log = logging.getLogger(__name__)
 DEFAULT_TIMEOUT = 120.0
 #: A worker process is replaced after this many tasks, so a long batch's memory stays flat.
 RECYCLE_AFTER = 40
-#: How long past its time limit a task may run before the parent kills the worker outright
-#: (the worker's own alarm cannot interrupt a stuck C call).
+#: How long past its time limit a task may run before its worker is killed outright (the worker's
+#: own alarm, which keeps it alive for the next guide, cannot interrupt a stuck C call).
 GRACE = 10.0
 
 TaskFn = Callable[[Any, ThemeBundle | None], TaskResult]
@@ -48,12 +48,11 @@ def warm_worker(options: RenderOptions | None, debug: bool, parent: int) -> None
         logging.getLogger("fontTools").setLevel(logging.ERROR)
     from . import pdf
 
-    pdf._weasyprint()
-    if options is not None:
-        try:
-            pdf._theme(pdf._theme_key(options), replace(options, as_of=None))
-        except Exception:  # a broken theme is reported by the first task that uses it
-            log.debug("theme warm-up failed", exc_info=True)
+    pdf.warm_up()
+    try:
+        pdf.warm_up(options)
+    except Exception:  # a broken theme is reported by the first task that uses it
+        log.debug("theme warm-up failed", exc_info=True)
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -115,6 +114,7 @@ class Workers:
         self.recycle = recycle
         self.grace = grace
         self.inline = inline and scheduler is None
+        self._pool: Any = None
         self._executor: Executor | None = None
         self._client: Any = None
         self._theme_futures: dict[str, Any] = {}
@@ -133,37 +133,39 @@ class Workers:
 
     def close(self) -> None:
         """Stop the worker processes, or disconnect from the cluster."""
-        if isinstance(self._executor, ProcessPoolExecutor):
-            self._executor.shutdown(wait=True, cancel_futures=True)
-        elif self._executor is not None:
+        if self._pool is not None:
+            self._pool.stop()
+            self._pool.join()
+            self._pool = None
+        if self._executor is not None:
             self._executor.shutdown(wait=False)
-        self._executor = None
+            self._executor = None
         if self._client is not None:
             self._client.close()
             self._client = None
 
     # -- executors -----------------------------------------------------------------------------------
 
-    def _start(self) -> Executor:
-        if self._executor is not None:
-            return self._executor
-        if self.scheduler is not None:
-            self._executor = self._start_dask(self.scheduler)
-        else:
+    def _start_pool(self) -> Any:
+        if self._pool is None:
+            from pebble import ProcessPool
+
             # forkserver: each new worker is forked from a server that has already imported
-            # WeasyPrint, so recycling a worker costs milliseconds, not a second of imports.
+            # WeasyPrint, so replacing a worker (recycled, or killed when stuck) costs milliseconds.
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(["guidepdf.tasks", "guidepdf.pdf", "weasyprint"])
-            self._executor = ProcessPoolExecutor(
+            self._pool = ProcessPool(
                 max_workers=self.jobs,
-                mp_context=context,
+                max_tasks=self.recycle,
                 initializer=warm_worker,
                 initargs=(self.options, self.debug, os.getpid()),
-                max_tasks_per_child=self.recycle,
+                context=context,
             )
-        return self._executor
+        return self._pool
 
     def _start_dask(self, address: str) -> Executor:
+        if self._executor is not None:
+            return self._executor
         try:
             from distributed import Client
         except ImportError:
@@ -176,17 +178,8 @@ class Workers:
         if threads == 0:
             raise UsageError(f"--scheduler {address}: the cluster has no workers")
         self.jobs = threads
-        return self._client.get_executor(pure=False)
-
-    def _kill(self) -> None:
-        """Kill every worker process at once (a task is stuck where no alarm can reach it)."""
-        executor = self._executor
-        self._executor = None
-        if isinstance(executor, ProcessPoolExecutor):
-            # No public API names a pool's processes; killing them is the only way to stop a task.
-            for process in list(getattr(executor, "_processes", {}).values()):
-                process.kill()
-            executor.shutdown(wait=False, cancel_futures=True)
+        self._executor = self._client.get_executor(pure=False)
+        return self._executor
 
     def _theme_arg(self, theme: ThemeBundle | None) -> Any:
         if theme is None or not self.remote:
@@ -205,93 +198,110 @@ class Workers:
         theme: ThemeBundle | None = None,
         on_result: Callable[[int, TaskResult], None] | None = None,
     ) -> list[TaskResult]:
-        """Run `fn(task, theme)` for every task; results in task order. Never raises for one task."""
+        """Run `fn(task, theme)` for every task; results in task order. Never raises for one task.
+
+        With `on_result`, each result is handed over as it arrives and only its outcome is kept (the
+        returned results carry no data), so a long batch's memory does not grow with its outputs.
+        """
         results: list[TaskResult | None] = [None] * len(tasks)
 
         def finish(index: int, result: TaskResult) -> None:
-            results[index] = result
-            if on_result is not None:
-                on_result(index, result)
-
-        if self.inline:
-            for index, task in enumerate(tasks):
-                finish(index, fn(task, None))
-            return [r for r in results if r is not None]
+            if on_result is None:
+                results[index] = result
+                return
+            results[index] = replace(result, data=None)
+            on_result(index, result)
 
         # Longest first: a long guide started last would leave the other workers idle at the end.
-        queue: deque[int] = deque(sorted(range(len(tasks)), key=lambda i: -_size(tasks[i])))
+        order = sorted(range(len(tasks)), key=lambda i: -_size(tasks[i]))
+        if self.inline:
+            for index in range(len(tasks)):
+                finish(index, fn(tasks[index], None))
+        elif self.scheduler is not None:
+            self._run_cluster(fn, tasks, order, theme, finish)
+        else:
+            self._run_pool(fn, tasks, order, finish)
+        return [r for r in results if r is not None]
+
+    def _run_pool(
+        self, fn: TaskFn, tasks: Sequence[Any], order: list[int], finish: Callable[[int, TaskResult], None]
+    ) -> None:
+        """Local processes: a task past its limit (and the grace) kills only its own worker."""
+        from pebble import ProcessExpired
+
+        pool = self._start_pool()
+        limit = self.timeout + self.grace if self.timeout else None
+        pending: dict[Future[TaskResult], int] = {}
+        deaths: dict[int, int] = {}
+        finished_well = 0
+
+        def schedule(index: int) -> None:
+            pending[pool.schedule(fn, args=(tasks[index], None), timeout=limit)] = index
+
+        for index in order:
+            schedule(index)
+        while pending:
+            done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+            for future in done:
+                index = pending.pop(future)
+                try:
+                    result = future.result()
+                except FutureTimeout:
+                    result = _failed(tasks[index], f"stopped after {self.timeout:g} s (--timeout)")
+                except ProcessExpired:
+                    deaths[index] = deaths.get(index, 0) + 1
+                    if not finished_well and sum(deaths.values()) >= 3:
+                        self.close()
+                        raise RenderError(
+                            "worker processes keep dying before finishing any guide; a script that calls "
+                            'guidepdf must guard its top level with `if __name__ == "__main__":`'
+                        ) from None
+                    if deaths[index] < 2:  # one more go: the crash may have been another's fault
+                        schedule(index)
+                        continue
+                    result = _failed(tasks[index], "the worker process died while rendering it")
+                except Exception as exc:  # a task that could not be sent or returned
+                    result = _failed(tasks[index], f"worker failed: {type(exc).__name__}: {exc}")
+                if result.error is None:
+                    finished_well += 1
+                finish(index, result)
+
+    def _run_cluster(
+        self,
+        fn: TaskFn,
+        tasks: Sequence[Any],
+        order: list[int],
+        theme: ThemeBundle | None,
+        finish: Callable[[int, TaskResult], None],
+    ) -> None:
+        """A dask cluster: as many tasks in flight as worker threads; a task past its limit is reported
+        and left behind (a worker's thread cannot be stopped)."""
+        assert self.scheduler is not None
+        executor = self._start_dask(self.scheduler)
+        theme_arg = self._theme_arg(theme)
+        queue = deque(order)
         inflight: dict[Future[TaskResult], tuple[int, float]] = {}
-        crashes: dict[int, int] = {}
-        restarts = 0
+        limit = self.timeout + self.grace if self.timeout else None
         while queue or inflight:
-            executor = self._start()
-            theme_arg = self._theme_arg(theme)
-            # Only as many tasks in flight as workers: a task's submit time is then its start
-            # time, which the watchdog below relies on.
+            # Only as many tasks in flight as threads: a task's submit time is then its start time.
             while queue and len(inflight) < self.jobs:
                 index = queue.popleft()
                 inflight[executor.submit(fn, tasks[index], theme_arg)] = (index, time.monotonic())
             done, _ = wait(list(inflight), timeout=1.0, return_when=FIRST_COMPLETED)
-            broken = False
             for future in done:
                 index, _ = inflight.pop(future)
                 try:
                     finish(index, future.result())
-                except BrokenProcessPool:
-                    broken = True
-                    crashes[index] = crashes.get(index, 0) + 1
-                    if crashes[index] >= 2:
-                        finish(index, _failed(tasks[index], "the worker process died while rendering it"))
-                    else:
-                        queue.appendleft(index)
                 except Exception as exc:  # a cluster-side failure (lost worker, serialization)
                     finish(index, _failed(tasks[index], f"worker failed: {type(exc).__name__}: {exc}"))
-            if broken:
-                restarts += 1
-                if restarts >= 3 and not any(r is not None and r.error is None for r in results):
-                    raise RenderError(
-                        "worker processes keep dying before finishing any guide; a script that calls "
-                        'guidepdf must guard its top level with `if __name__ == "__main__":`'
-                    )
-                self._requeue(inflight, queue, crashes)
-                self._kill()
+            if limit is None:
                 continue
-            self._watchdog(tasks, inflight, queue, finish)
-        return [r for r in results if r is not None]
-
-    def _requeue(
-        self,
-        inflight: dict[Future[TaskResult], tuple[int, float]],
-        queue: deque[int],
-        crashes: dict[int, int],
-    ) -> None:
-        for index, _ in sorted(inflight.values(), reverse=True):
-            queue.appendleft(index)
-        inflight.clear()
-
-    def _watchdog(
-        self,
-        tasks: Sequence[Any],
-        inflight: dict[Future[TaskResult], tuple[int, float]],
-        queue: deque[int],
-        finish: Callable[[int, TaskResult], None],
-    ) -> None:
-        if not self.timeout:
-            return
-        now = time.monotonic()
-        limit = self.timeout + self.grace
-        overdue = [future for future, (_, started) in inflight.items() if now - started > limit]
-        if not overdue:
-            return
-        for future in overdue:
-            index, _ = inflight.pop(future)
-            future.cancel()
-            finish(index, _failed(tasks[index], f"stopped after {self.timeout:g} s (--timeout)"))
-        if not self.remote:
-            # The stuck worker cannot be told apart from its siblings: restart them all and
-            # give their unfinished guides another go.
-            self._requeue(inflight, queue, {})
-            self._kill()
+            now = time.monotonic()
+            for future, (index, started) in list(inflight.items()):
+                if now - started > limit:
+                    del inflight[future]
+                    future.cancel()
+                    finish(index, _failed(tasks[index], f"stopped after {self.timeout:g} s (--timeout)"))
 
 
 def _size(task: Any) -> int:

@@ -1,0 +1,119 @@
+"""Guide files that are symlinks out of the folder, FIFOs, devices and /proc entries are never read."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from .conftest import (
+    AS_OF,
+    GOOD_PDF,
+    SECRET,
+    cli,
+    cli_process,
+    no_traceback,
+    pdfs,
+    readable_text,
+    write_guide,
+)
+
+
+def plant_links(folder: Path, secret_file: Path) -> None:
+    """The attacks a downloaded guide folder can carry in its file names."""
+    (folder / "passwd.md").symlink_to("/etc/passwd")
+    (folder / "id_rsa.md").symlink_to(secret_file)
+    (folder / "env.md").symlink_to("/proc/self/environ")
+    (folder / "sub").mkdir()
+    (folder / "sub" / "up.md").symlink_to(Path("..") / ".." / secret_file.parent.name / secret_file.name)
+
+
+def test_symlinks_out_of_a_folder_are_refused_and_the_rest_renders(
+    folder: Path, secret_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GUIDEPDF_SMTP_PASSWORD", SECRET)  # what /proc/self/environ would mail
+    plant_links(folder, secret_file)
+    out = tmp_path / "out"
+    run = cli("render", folder, "-o", out, "--as-of", AS_OF, "-j", "1")
+    no_traceback(run)
+    assert run.code == 1
+    for name in ("env.md", "id_rsa.md", "passwd.md", "sub/up.md"):
+        [line] = [e for e in run.errors if e.startswith(f"error: {folder / name}: ")]
+        assert f"links outside {folder}" in line and "not read" in line
+    assert [p.name for p in pdfs(out)] == [GOOD_PDF]
+    seen = readable_text(out / GOOD_PDF)
+    assert SECRET not in seen and "root:x:0:0" not in seen
+
+
+def test_symlinks_out_of_a_glob_folder_are_refused(folder: Path, secret_file: Path, tmp_path: Path) -> None:
+    plant_links(folder, secret_file)
+    out = tmp_path / "out"
+    run = cli("render", f"{folder}/*.md", "-o", out, "--as-of", AS_OF, "-j", "1")
+    no_traceback(run)
+    assert run.code == 1
+    assert sorted(e.split(": ")[1] for e in run.errors) == [
+        str(folder / n) for n in ("env.md", "id_rsa.md", "passwd.md")
+    ]
+    assert [p.name for p in pdfs(out)] == [GOOD_PDF]
+
+
+def test_a_packet_and_an_email_refuse_them_too(folder: Path, secret_file: Path, tmp_path: Path) -> None:
+    plant_links(folder, secret_file)
+    packet = tmp_path / "packet.pdf"
+    run = cli("packet", folder, "-o", packet, "--as-of", AS_OF, "-j", "1")
+    no_traceback(run)
+    assert run.code == 1 and len(run.errors) == 4
+    assert SECRET not in readable_text(packet) and "root:x:0:0" not in readable_text(packet)
+    eml = tmp_path / "mail"
+    run = cli(
+        "email", folder, "--to", "a@example.org", "--from", "c@example.org", "--eml", eml, "--as-of", AS_OF
+    )
+    no_traceback(run)
+    assert run.code == 1 and len(run.errors) == 4
+    [message] = list(eml.glob("*.eml"))
+    assert SECRET not in message.read_text(encoding="utf-8")
+
+
+def test_symlinks_inside_the_folder_keep_working(folder: Path, tmp_path: Path) -> None:
+    real = write_guide(folder / "drafts" / "real.md", company="inside", role="link")
+    (folder / "alias.md").symlink_to(Path("drafts") / "real.md")
+    out = tmp_path / "out"
+    run = cli(
+        "render", folder / "alias.md", folder / GOOD_PDF.replace(".pdf", ".md"), "-o", out, "--as-of", AS_OF
+    )
+    assert run.code == 0, run.stderr
+    run = cli("render", folder, "-o", out, "--as-of", AS_OF, "-j", "1")
+    assert run.code == 0, run.stderr
+    assert "Inside" in readable_text(out / "inside-link.pdf")
+    assert real.exists()
+
+
+def test_fifo_guides_do_not_hang_and_are_refused(folder: Path, tmp_path: Path) -> None:
+    os.mkfifo(folder / "pipe.md")
+    out = tmp_path / "out"
+    run = cli_process("render", folder, "-o", out, "--as-of", AS_OF, "-j", "1", timeout=120)
+    assert run.code == 1 and "Traceback" not in run.stderr
+    assert run.errors == [f"error: {folder / 'pipe.md'}: a FIFO (named pipe), not a regular file; not read"]
+    assert [p.name for p in pdfs(out)] == [GOOD_PDF]
+    named = cli_process("check", folder / "pipe.md", timeout=60)  # named directly: still refused
+    assert named.code == 1 and "a FIFO (named pipe), not a regular file" in named.stdout
+
+
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom", "/proc/self/environ", "/proc/self/cmdline"])
+def test_devices_and_proc_entries_named_directly_are_refused(device: str, tmp_path: Path) -> None:
+    run = cli_process("render", device, "-o", tmp_path / "out", timeout=60)
+    assert run.code == 1 and "Traceback" not in run.stderr
+    [line] = run.errors
+    assert line.startswith(f"error: {device}: a system file (") and line.endswith("not data; not read")
+    assert not (tmp_path / "out").exists() or not pdfs(tmp_path / "out")
+
+
+def test_a_sparse_guide_is_refused_by_a_bounded_read(folder: Path, tmp_path: Path) -> None:
+    huge = folder / "sparse.md"
+    with huge.open("wb") as handle:
+        handle.truncate(50_000_000_000)  # 50 GB that take no disk: `stat` says 50 GB, reading would not end
+    run = cli_process("render", folder, "-o", tmp_path / "out", "--as-of", AS_OF, "-j", "1", timeout=120)
+    assert run.code == 1 and "Traceback" not in run.stderr
+    assert run.errors == [f"error: {huge}: file is 50,000,000,000 bytes, over the 5,000,000-byte limit"]
+    assert [p.name for p in pdfs(tmp_path / "out")] == [GOOD_PDF]

@@ -1,0 +1,52 @@
+"""The command line starts light: help and the data commands never load the rendering, mail or packet code."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import guidepdf
+
+SEEDS = Path(__file__).resolve().parents[1] / "seeds"
+HEAVY = ("weasyprint", "pikepdf", "smtplib")
+HEAVY_OWN = ("guidepdf.pdf", "guidepdf.mail", "guidepdf.packet", "guidepdf.batch")
+
+PROBE = """
+import json, sys
+from guidepdf.cli import main
+sys.argv = ["guidepdf", *json.loads(sys.argv[1])]
+try:
+    main()
+except SystemExit:
+    pass
+print(json.dumps(sorted(sys.modules)), file=sys.stderr)
+"""
+
+
+def loaded_modules(args: list[str]) -> set[str]:
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, json.dumps(args)], capture_output=True, text=True, check=True
+    )
+    return set(json.loads(done.stderr.strip().splitlines()[-1]))
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--help"], ["render", "--help"], ["check", "--help"], ["check", str(SEEDS)]],
+    ids=["help", "render-help", "check-help", "check-seeds"],
+)
+def test_light_commands_never_load_rendering_mail_or_packets(args: list[str]) -> None:
+    heavy = sorted(m for m in loaded_modules(args) if m.split(".")[0] in HEAVY or m in HEAVY_OWN)
+    assert heavy == []
+
+
+def test_package_import_is_lazy_and_exports_resolve() -> None:
+    assert set(guidepdf.__all__) == {*guidepdf._EXPORTS, "__version__"}
+    for name in guidepdf.__all__:
+        assert getattr(guidepdf, name) is not None
+    with pytest.raises(AttributeError):
+        _ = guidepdf.no_such_name  # type: ignore[attr-defined]

@@ -1,0 +1,106 @@
+"""Progress a person can read: rate and time left, sparse lines off a terminal, clashes summed up once."""
+
+from __future__ import annotations
+
+import io
+import shutil
+from pathlib import Path
+from types import SimpleNamespace
+
+from click.testing import CliRunner
+
+from guidepdf.cli import main
+from guidepdf.progress import Progress, Tracker, choose_mode, summarise_clashes
+
+SEEDS = Path(__file__).resolve().parents[1] / "seeds"
+KESTREL = SEEDS / "kestrel-games-product-designer.md"
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def item(status: str = "rendered", output: str | None = None) -> SimpleNamespace:
+    return SimpleNamespace(status=status, output=output)
+
+
+def test_rate_and_time_left_count_only_work_done() -> None:
+    clock = Clock()
+    tracker = Tracker(10, clock)
+    assert tracker.rate is None and tracker.left_text() == "estimating time left"
+    for _ in range(4):  # four up-to-date outputs finish at once
+        tracker.advance(item("skipped"))
+    clock.now += 2
+    tracker.advance(item())
+    tracker.advance(item())
+    assert tracker.rate == 1.0  # two rendered in two seconds
+    assert tracker.left == 4.0  # four items still to go
+    assert tracker.line("Rendering") == ("Rendering: 6 of 10 (60%), 1.0/s, about 4 s left, 2 s so far")
+
+
+def test_lines_off_a_terminal_come_at_most_every_few_seconds() -> None:
+    clock, stream = Clock(), io.StringIO()
+    with Progress(100, "Rendering", "lines", stream=stream, every=5, clock=clock) as progress:
+        for _ in range(50):
+            clock.now += 0.5  # 50 guides over 25 seconds
+            progress(item())
+    lines = stream.getvalue().splitlines()
+    assert 4 <= len(lines) <= 5
+    assert lines[0].startswith("Rendering: 10 of 100 (10%), 2.0/s, about 45 s left")
+
+
+def test_the_bar_shows_rate_and_time_left() -> None:
+    stream = io.StringIO()
+    stream.isatty = lambda: True  # type: ignore[method-assign]
+    assert choose_mode(3, quiet=False, stream=stream) == "bar"
+    with Progress(3, "Rendering", "bar", stream=stream) as progress:
+        progress(item())
+        progress._bar.refresh()
+        shown = stream.getvalue()
+    assert "1/3" in shown and "/s" in shown and "left" in shown
+
+
+def test_quiet_and_single_items_show_nothing() -> None:
+    stream = io.StringIO()
+    stream.isatty = lambda: True  # type: ignore[method-assign]
+    assert choose_mode(500, quiet=True, stream=stream) == "off"
+    assert choose_mode(1, quiet=False, stream=stream) == "off"
+    assert choose_mode(500, quiet=False, stream=io.StringIO()) == "lines"
+
+
+def test_clashes_are_one_line_unless_verbose_and_skipped_ones_are_not_repeated() -> None:
+    clashes = [("a.pdf", "a-2.pdf"), ("a.pdf", "a-3.pdf"), ("b.pdf", "b-2.pdf")]
+    items = [item("rendered", "out/a-2.pdf"), item("rendered", "out/a-3.pdf"), item("skipped", "out/b-2.pdf")]
+    (summary,) = summarise_clashes(clashes, items, verbose=False)
+    assert summary.startswith("2 guides share an output name with another; written as a-2.pdf")
+    assert "manifest.json" in summary
+    assert summarise_clashes(clashes, items, verbose=True) == [
+        "two guides want a.pdf; one is written as a-2.pdf",
+        "two guides want a.pdf; one is written as a-3.pdf",
+    ]
+    assert summarise_clashes(clashes, [item("skipped", "out/a-2.pdf")], verbose=False) == []
+
+
+def test_a_batch_says_its_clashes_once_and_not_again_when_nothing_changed(tmp_path: Path) -> None:
+    folder = tmp_path / "g"
+    folder.mkdir()
+    for name in ("a.md", "b.md", "c.md"):
+        shutil.copy(KESTREL, folder / name)
+    args = ["render", str(folder), "-o", str(tmp_path / "out"), "--jobs", "1"]
+    first = CliRunner().invoke(main, args)
+    assert first.exit_code == 0, first.output
+    clash_lines = [line for line in first.stderr.splitlines() if "output name" in line]
+    assert clash_lines == [
+        "warning: 2 guides share an output name with another; written as "
+        "kestrel-games-product-designer-2.pdf and so on (see manifest.json, or --verbose to list them)"
+    ]
+    again = CliRunner().invoke(main, args)
+    assert again.exit_code == 0 and "warning" not in again.stderr
+    listed = CliRunner().invoke(main, [*args, "--force", "--verbose", "--quiet"])
+    assert listed.stderr.count("two guides want kestrel-games-product-designer.pdf") == 2
