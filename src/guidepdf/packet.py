@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ._version import __version__
-from .batch import ItemResult, read_manifest
+from .batch import ItemResult, Status, read_manifest
 from .conform import save
 from .errors import GuidepdfError, RenderError, UsageError
 from .fontshare import share_fonts
@@ -296,7 +296,7 @@ def render_parts(
             results[i] = TaskResult(task.source, data=cached[0], pages=cached[1])
             reused.add(i)
             if progress:
-                progress(ItemResult(task.source, None, "skipped"))
+                progress(ItemResult(task.source, None, Status.SKIPPED))
         else:
             todo.append((i, task, key))
 
@@ -306,7 +306,7 @@ def render_parts(
         if result.data is not None:
             cache.put(key, result.data)
         if progress:
-            status = "failed" if result.error else "rendered"
+            status = Status.FAILED if result.error else Status.RENDERED
             progress(ItemResult(result.source, None, status, error=result.error))
 
     workers.run(run_render, [task for _, task, _ in todo], theme, finished)
@@ -714,7 +714,7 @@ def _load(inputs: Sequence[Path | str | Guide]) -> tuple[list[Guide], list[ItemR
         try:
             guides.append(load_guide(item))
         except GuidepdfError as exc:
-            failed.append(ItemResult(str(item), None, "failed", error=str(exc)))
+            failed.append(ItemResult(str(item), None, Status.FAILED, error=str(exc)))
     return guides, failed
 
 
@@ -768,7 +768,7 @@ def make_packets(
                 result = by_path[guide.path.resolve()]
                 refused += [(str(guide.path), url) for url in result.refused]
                 if result.error is not None or result.data is None:
-                    failed.append(ItemResult(str(guide.path), None, "failed", error=result.error))
+                    failed.append(ItemResult(str(guide.path), None, Status.FAILED, error=result.error))
                     continue
                 pages = result.pages or _count_pages(result.data)
                 entries.append(_Entry(len(entries), guide, start, pages))
