@@ -27,6 +27,7 @@ from ._version import __version__
 from .batch import ItemResult, Status, read_manifest
 from .conform import save
 from .errors import GuidepdfError, RenderError, UsageError
+from .fontshare import share_fonts
 from .guide import MAX_BYTES, Guide, load_guide, slugify
 from .inputs import plan_names
 from .options import RenderOptions
@@ -452,6 +453,7 @@ def front_matter_html(
             for e in entries
         ],
         "companies": companies if len(companies) <= 40 else [],
+        "about": _about([e.guide for e in entries]),
         "comparison": comparison,
         "options": options,
         "page_size": options.page_size,
@@ -527,9 +529,11 @@ def join_packet(title: str, front: bytes, folios: bytes, parts: Sequence[tuple[G
             labels += [front_pages, Dictionary(S=Name.D, St=1)]
         out.Root.PageLabels = Dictionary(Nums=Array(labels))
         out.Root.PageMode = Name.UseOutlines
-        out.docinfo = out.make_indirect(
-            Dictionary(Title=String(title), Creator=String(f"guidepdf {__version__}"))
-        )
+        info = Dictionary(Title=String(title), Creator=String(f"guidepdf {__version__}"))
+        for key in _ABOUT:  # as the front matter's <meta> gave them to WeasyPrint
+            if key in front_pdf.docinfo:
+                info[key] = String(str(front_pdf.docinfo[key]))
+        out.docinfo = out.make_indirect(info)
         if "/Metadata" in front_pdf.Root:
             # A PDF/UA or PDF/A packet: its claim, title and output intent are the front matter's,
             # whose XMP and document info WeasyPrint wrote to agree with each other.
@@ -538,12 +542,29 @@ def join_packet(title: str, front: bytes, folios: bytes, parts: Sequence[tuple[G
             if "/OutputIntents" in front_pdf.Root:
                 out.Root.OutputIntents = _copy(out, front_pdf.Root.OutputIntents)
         structure.finish()
+        share_fonts(out)  # one program per face, not one per part: a packet is not forty copies of Inter
         with out.open_outline() as packet_outline:
             packet_outline.root.extend(outline)
         # Deterministic: the same inputs give the same bytes, the file ID included.
         return save(
             out, object_stream_mode=pikepdf.ObjectStreamMode.generate, min_version=front_pdf.pdf_version
         )
+
+
+_ABOUT = ("/Subject", "/Keywords", "/Author")
+
+
+def _about(guides: Sequence[Guide]) -> dict[str, str]:
+    """The packet's subject, keywords and author: what it holds, its companies, who wrote the guides."""
+    companies = list(dict.fromkeys(g.company_display or g.title for g in guides))
+    authors = {str(g.meta.get("author") or "").strip() for g in guides}
+    count = f"{len(guides)} salary negotiation {'brief' if len(guides) == 1 else 'briefs'}"
+    return {
+        "subject": f"{count}: {', '.join(companies)}" if companies else count,
+        "keywords": ", ".join(["salary negotiation", *companies]),
+        # One author when every guide names the same one; otherwise the packet is guidepdf's work.
+        "author": authors.pop() if len(authors) == 1 and "" not in authors else "guidepdf",
+    }
 
 
 def _take_streams(pages: Sequence[Any]) -> None:
