@@ -440,7 +440,13 @@ class _GuideCheck:
 
     def image(self, src: str) -> Iterator[Finding]:
         line = self.body_line(re.escape(src))
-        parts = urlsplit(src)
+        try:
+            parts = urlsplit(src)
+        except ValueError:  # `http://[` and the like
+            yield self.finding(
+                "body", "warning", "removed-html", f"image source {src[:60]} is not a URL", line
+            )
+            return
         scheme = parts.scheme.lower()
         if scheme in URL_SCHEMES or (not scheme and parts.netloc):
             if not self.allow_network:
@@ -501,6 +507,9 @@ class _BodyScan:
     removed_links: tuple[str, ...]
 
 
+_SCHEME_RE = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
+
+
 class _TagCollector(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -520,7 +529,9 @@ class _TagCollector(HTMLParser):
             if name.startswith("on") or (name not in allowed and name not in ("class", "style")):
                 self.attributes.setdefault((name, tag), None)
             elif name in ("href", "src") and value:
-                scheme = urlsplit(value.strip()).scheme.lower()
+                # Not urlsplit: it raises on text such as `https://x.org[`, which a bare address can be.
+                found = _SCHEME_RE.match(value.strip())
+                scheme = found.group(1).lower() if found else ""
                 if tag == "img":
                     self.images.setdefault(value.strip(), None)
                 elif not live_link(value) if tag == "a" else scheme and scheme not in URL_SCHEMES:
@@ -531,33 +542,46 @@ class _BodyTooSlow(Exception):
     """The body's Markdown conversion ran past BODY_SECONDS."""
 
 
-# A link or reference target with a scheme other than http(s) (`mailto:`, `javascript:`), or with
-# characters that could spell one once decoded (`&#106;avascript:`, `java%73cript:`).
-_ODD_TARGET_RE = re.compile(r"(?:\]\(|^\s{0,3}\[[^\]]*\]:)\s*(?!https?://)[^\s)]*[:&%\\]", re.M)
-#: Bodies beyond these are converted even with nothing to find, to catch what converts slowly.
+# A link or reference target that is not plainly http(s) or a #fragment: another scheme, a relative
+# path (printed as text), or characters that could spell a scheme once decoded (`&#106;avascript:`).
+_ODD_TARGET_RE = re.compile(r"(?:\]\(|^\s{0,3}\[[^\]]*\]:)\s*(?!https?://[\w-]|#)", re.M)
+# Bare addresses the Markdown extensions turn into links (`ftp://…`, `ftp.…`, e-mail addresses) or
+# into links that are not (`https://` with no host, `https://x.org[`), and task-list items
+# (drawn as boxes from an <input> the sanitizer removes).
+_ODD_TEXT_RE = re.compile(
+    r"(?<![\w.+-])(?!https?://)[A-Za-z][\w+.-]*://|\bftp\.|[\w.+-]@[\w-]+\.\w"
+    r"|https?://(?![\w-])|https?://[^\s<>]*[\[\]]"
+    r"|^\s*(?:[-*+]|\d+[.)])\s+\[[ xX]\]",
+    re.M,
+)
+#: Bodies beyond these are converted even with nothing to find, to catch what converts slowly or nests
+#: too deep: runs of `[`, indentation (nested lists), `>` (nested quotes), emphasis markers on a line.
 _FAST_MAX_BRACKETS = 500
 _FAST_MAX_INDENT = 16
 _FAST_MAX_QUOTES = 8
+_FAST_MAX_MARKERS = 40
 
 
 def needs_scan(body: str) -> bool:
     """False when converting the body's Markdown cannot find anything to report, so `check` skips it.
 
     Every finding of the body scan comes from raw HTML (`<`: tags, attributes, autolinks), an image
-    (`![`), or a link whose target has a scheme other than http(s). A body with none of these has
-    nothing to report, unless it is one of the shapes that Python-Markdown converts slowly or
-    recursively (long runs of `[`, deep nesting), which are always converted under the time limit.
+    (`![`), a link to another scheme than http(s) (written, or made from a bare address), a task
+    list, or nesting deep enough to matter. A body with none of these has nothing to report; the
+    shapes Python-Markdown converts slowly or nests deeply are always converted, under the time limit.
+    `tests/test_figures.py` holds this against random Markdown.
     """
     if "<" in body or "![" in body or body.count("[") > _FAST_MAX_BRACKETS:
         return True
-    if _ODD_TARGET_RE.search(body):
+    if _ODD_TARGET_RE.search(body) or _ODD_TEXT_RE.search(body):
         return True
     for line in body.splitlines():
         stripped = line.lstrip(" \t>")
-        if len(line) - len(stripped) >= _FAST_MAX_INDENT and stripped:
-            lead = line[: len(line) - len(stripped)]
-            if len(lead.expandtabs(4)) >= _FAST_MAX_INDENT or lead.count(">") >= _FAST_MAX_QUOTES:
-                return True
+        lead = line[: len(line) - len(stripped)]
+        if stripped and (len(lead.expandtabs(4)) >= _FAST_MAX_INDENT or lead.count(">") >= _FAST_MAX_QUOTES):
+            return True
+        if sum(line.count(c) for c in "*_~`") > _FAST_MAX_MARKERS:
+            return True
     return False
 
 

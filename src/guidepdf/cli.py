@@ -581,8 +581,10 @@ def preview(source: str, output: Path, page: int, dpi: int, **theme: Any) -> Non
 
     path = Path(source)
     if path.suffix.lower() == ".pdf":
+        from .reading import read_limited
+
         try:
-            pdf = path.read_bytes()
+            pdf = read_limited(path, 2_000_000_000)  # a regular file: `/dev/zero.pdf` must not fill memory
         except OSError as exc:
             raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
     else:

@@ -647,32 +647,12 @@ def _row_guides(cell: str, base: Path, need: bool) -> tuple[tuple[Path, ...], st
     return tuple(found), None
 
 
-def plan_messages(
-    inputs: Sequence[Path],
-    recipients: Sequence[Recipient],
-    *,
-    sender: str,
-    subject: str | None = None,
-    options: RenderOptions | None = None,
-    packet: bool = False,
-    max_size: int = DEFAULT_MAX_SIZE,
-    when: datetime | None = None,
-    cache: dict[Any, Attachment] | None = None,
-    timeout: float | None = DEFAULT_RENDER_TIMEOUT,
-) -> Plan:
-    """Every message of a `MessageStream` at once (see there); a long mail merge should stream instead."""
-    stream = MessageStream(
-        inputs,
-        recipients,
-        sender=sender,
-        subject=subject,
-        options=options,
-        packet=packet,
-        max_size=max_size,
-        when=when,
-        cache=cache,
-        timeout=timeout,
-    )
+def plan_messages(inputs: Sequence[Path], recipients: Sequence[Recipient], **settings: Any) -> Plan:
+    """Every message of a `MessageStream(inputs, recipients, **settings)` at once, for small mailings.
+
+    A long mail merge should iterate the stream instead: this holds every message in memory.
+    """
+    stream = MessageStream(inputs, recipients, **settings)
     messages = tuple(stream)
     return Plan(messages, tuple(stream.errors), tuple(stream.warnings))
 
