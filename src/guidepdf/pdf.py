@@ -202,8 +202,9 @@ def _steady_fonttools_fallback() -> None:
     fonts.Font._fonttools_subset = _fonttools_subset
 
 
-#: Tables WeasyPrint's subsetting drops (besides hinting); deleted before fontTools would parse them.
-_DROPPED_TABLES = ("GSUB", "GPOS", "SVG ")
+#: Tables WeasyPrint's subsetting drops (besides hinting), and GDEF, which only they use; deleted
+#: before fontTools would parse them.
+_DROPPED_TABLES = ("GSUB", "GPOS", "SVG ", "GDEF")
 
 
 def _fonttools_subset(font: Any, to_unicode: Any, hinting: bool) -> None:
