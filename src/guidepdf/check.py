@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
@@ -41,7 +42,7 @@ RECOMMENDED_FIELDS = (
 )
 DATA_QUALITIES = ("high", "medium", "low")
 #: Check errors that do not stop a render: the renderer handles these itself and says so.
-RENDER_HANDLED = frozenset({"image-refused", "image-outside", "body-too-complex"})
+RENDER_HANDLED = frozenset({"image-refused", "image-outside", "image-unreadable", "body-too-complex"})
 #: Keys of a compensation region the loader reads; others are kept but may be misspelt.
 REGION_FIELDS = frozenset((*NUMBER_FIELDS, "region", "currency"))
 #: Python-Markdown is quadratic on some input (long runs of `[`, lists nested hundreds deep); `check`
@@ -463,7 +464,9 @@ class _GuideCheck:
             message = f"image {src} is outside the guide's folder and will not be read"
             yield self.finding("body", "warning" if absolute else "error", "image-outside", message, line)
         elif not target.is_file():
-            yield self.finding("body", "error", "image-missing", f"image {src} does not exist", line)
+            # A name that is there but leads nowhere (a symlink loop) is the sandbox's to refuse.
+            code = "image-unreadable" if os.path.lexists(folder / unquote(parts.path)) else "image-missing"
+            yield self.finding("body", "error", code, f"image {src} does not exist", line)
         else:
             yield from self.image_size(src, target, line)
 
