@@ -155,3 +155,56 @@ def test_help_lists_every_command() -> None:
     for command in ("render",):
         assert command in result.output
     assert run("render", "--help").output.count("--") > 10
+
+
+def test_many_guides_into_one_file_name_is_a_usage_error(guides: Path, tmp_path: Path) -> None:
+    for name in ("x.pdf", "x.HTML"):
+        result = CliRunner().invoke(main, ["render", str(guides), "-o", str(tmp_path / name)])
+        assert result.exit_code == 2, result.output
+        assert f"error: -o {tmp_path / name}: 2 guides need a folder, not a file name" in result.output
+        assert not (tmp_path / name).exists()
+    # a folder that already exists under such a name is still a folder
+    (tmp_path / "kept.pdf").mkdir()
+    result = CliRunner().invoke(main, ["render", str(guides), "-o", str(tmp_path / "kept.pdf")])
+    assert result.exit_code == 0, result.output
+    assert len(list((tmp_path / "kept.pdf").glob("*.pdf"))) == 2
+
+
+def test_debug_works_before_and_after_the_command(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.md"
+    bad.write_text("---\ncompensation: [{base_low: abc}]\n---\n# x\n", encoding="utf-8")
+    for args in (["--debug", "check", str(bad)], ["check", "--debug", str(bad)]):
+        result = CliRunner().invoke(main, args)
+        assert "No such option" not in result.output, args
+    result = CliRunner().invoke(main, ["render", "--debug", str(tmp_path / "none.md")])
+    assert "No such option" not in result.output and result.exit_code == 2
+    assert "--debug" in CliRunner().invoke(main, ["render", "--help"]).output
+
+
+def test_fast_subsetting_note_once_and_only_on_a_terminal(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import ctypes
+
+    from guidepdf import cli
+
+    def missing(name: str | None, *args: object, **kwargs: object) -> None:
+        raise OSError(f"{name}: cannot open shared object file")
+
+    monkeypatch.setattr(ctypes, "CDLL", missing)
+    for tty, expected in ((False, 0), (True, 1)):
+        monkeypatch.setattr(sys.stderr, "isatty", lambda tty=tty: tty)
+        cli.hint_fast_subsetting.cache_clear()
+        cli.hint_fast_subsetting()
+        cli.hint_fast_subsetting()
+        err = capsys.readouterr().err
+        assert err.count("note: libharfbuzz-subset is not installed") == expected, err
+        if expected:
+            assert "apt-get install libharfbuzz-subset0" in err
+    cli.hint_fast_subsetting.cache_clear()
+
+
+def test_help_shows_what_is_optional() -> None:
+    email = CliRunner().invoke(main, ["email", "--help"]).output
+    assert "email [OPTIONS] [INPUT]..." in email  # optional with --recipients
+    assert "--page-size [A4|Letter]" in CliRunner().invoke(main, ["render", "--help"]).output

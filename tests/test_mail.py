@@ -652,7 +652,8 @@ def merge(tmp_path: Path) -> Path:
         "bob@,Bob,guides/lumenpay.md,\n"
         "cy@example.com,Cy,guides/nothing-*.md,\n"
         'dee@example.com,"Dee, Jr.",guides/*.md,\n'
-        "ann@example.com,Ann Lee,guides/lumenpay.md,A second row for the same message.\n",
+        # the same message again (a different note would make it another message: another Message-ID)
+        "ann@example.com,Ann Lee,guides/lumenpay.md,See page 2 before Friday.\n",
         encoding="utf-8",
     )
     return csv_path

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
-import pytest
+import re
+from datetime import date
+from html.parser import HTMLParser
+from pathlib import Path
 
-from guidepdf.markup import render_body, sanitize
+import markdown
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import DATA, pdftotext, structure_elements
+from guidepdf import RenderOptions, load_guide, render_pdf
+from guidepdf.errors import RenderError
+from guidepdf.markdown_lists import MAX_DEPTH, ListNestingPreprocessor
+from guidepdf.markup import ALLOWED_ATTRIBUTES, ALLOWED_CLASSES, ALLOWED_TAGS, render_body, sanitize
 from guidepdf.money import format_money, format_range
 
 
@@ -111,3 +123,156 @@ def test_money_range() -> None:
     assert format_range(None, 775000, "USD") == "up to $775K"
     assert format_range(5, None, "GBP") == "from £5"
     assert format_range(None, None, "GBP") == "—"
+
+
+def squeeze(html: str) -> str:
+    """The HTML without the newlines and indentation between tags."""
+    return re.sub(r">\s+<", "><", html).strip()
+
+
+@pytest.mark.parametrize("indent", [2, 3, 4])
+def test_list_under_a_sentence_nests_by_two_three_or_four_spaces(indent: int) -> None:
+    pad = " " * indent
+    html = squeeze(render_body(f"Intro:\n- first\n{pad}- nested\n{pad * 2}- deeper\n- second").html)
+    assert html == (
+        "<p>Intro:</p><ul><li>first<ul><li>nested<ul><li>deeper</li></ul></li></ul></li><li>second</li></ul>"
+    )
+
+
+def test_lists_inside_ordered_items_keep_their_numbers() -> None:
+    html = squeeze(render_body("3. three\n4. four\n   - sub\n5. five\n   1. inner").html)
+    assert html == (
+        '<ol start="3"><li value="3">three</li><li value="4">four<ul><li>sub</li></ul></li>'
+        '<li value="5">five<ol><li value="1">inner</li></ol></li></ol>'
+    )
+    one_two = '<ol><li value="1">one</li><li value="2">two</li></ol>'
+    assert squeeze(render_body("1) one\n2) two").html) == one_two
+    mixed = squeeze(render_body("1. a\n   - b\n   1. c\n2. d").html)
+    assert re.sub("</?p>", "", mixed) == (
+        '<ol><li value="1">a<ul><li>b</li></ul><ol><li value="1">c</li></ol></li><li value="2">d</li></ol>'
+    )
+
+
+def test_only_a_bullet_or_one_interrupts_a_paragraph() -> None:
+    assert "<ol" not in render_body("The year was\n2026. A good one.").html
+    assert squeeze(render_body("Steps:\n1. one").html) == '<p>Steps:</p><ol><li value="1">one</li></ol>'
+
+
+def test_a_blank_line_between_items_spaces_the_whole_list() -> None:
+    html = squeeze(render_body("- a\n- b\n\n- c").html)
+    assert html == "<ul><li><p>a</p></li><li><p>b</p></li><li><p>c</p></li></ul>"
+
+
+def test_task_lists_are_boxes_with_a_text_alternative() -> None:
+    html = render_body("- [x] Read the offer\n- [ ] Ask for the band").html
+    assert '<li class="task-list-item"><span class="task task-done">✓</span> Read the offer</li>' in html
+    assert '<li class="task-list-item"><span class="task">□</span> Ask for the band</li>' in html
+    assert '<ul class="task-list">' in html and "<input" not in html
+
+
+def test_the_sanitizer_lets_through_only_the_task_markup_it_allows() -> None:
+    html = render_body(
+        '<input type="checkbox" checked> x <span class="task evil">y</span> <ul class="evil"><li>z</li></ul>'
+    ).html
+    assert "<input" not in html and "evil" not in html
+    assert '<span class="task">y</span>' in html
+
+
+def test_bare_urls_are_links_printed_once() -> None:
+    html = render_body(
+        "See https://www.levels.fyi/t/x and www.example.com, or [FT](https://www.ft.com)."
+    ).html
+    assert (
+        '<a href="https://www.levels.fyi/t/x" rel="noopener noreferrer">https://www.levels.fyi/t/x</a>'
+        in html
+    )
+    assert '<a href="http://www.example.com" rel="noopener noreferrer">www.example.com</a>' in html
+    assert html.count('class="ext"') == 1, "only the link whose text hides its address prints it"
+
+
+def test_strikethrough_and_escaped_pipes_and_breaks_in_tables() -> None:
+    html = squeeze(
+        render_body("~~$120K~~ $130K, H~2~O\n\n| A | B |\n|---|---|\n| a \\| b | one<br>two |").html
+    )
+    assert "<del>$120K</del> $130K, H~2~O" in html
+    assert "<td>a | b</td><td>one<br>two</td>" in html
+
+
+@pytest.mark.parametrize("fence", ["```", "~~~", "````"])
+def test_fences_with_an_info_string_anywhere(fence: str) -> None:
+    text = (
+        f"Run:\n{fence}yaml title=x\n- not: an item\n\n  # not a heading\n{fence}\nAfter.\n\n"
+        f"1. step\n\n   {fence}sh\n   echo hi\n   {fence}\n"
+    )
+    html = squeeze(render_body(text).html)
+    assert "<p>Run:</p><pre><code>- not: an item\n\n  # not a heading</code></pre><p>After.</p>" in html
+    assert '<li value="1"><p>step</p><pre><code>echo hi</code></pre></li>' in html
+
+
+def test_code_at_the_top_level_keeps_its_list_like_lines() -> None:
+    html = render_body("Text\n\n    - kept\n      as code\n").html
+    assert "<pre><code>- kept\n  as code</code></pre>" in html
+
+
+class _Tags(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[tuple[str, dict[str, str | None]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.seen.append((tag, dict(attrs)))
+
+
+_LIST_LINE = st.tuples(
+    st.integers(0, 9),
+    st.sampled_from(["- ", "* ", "1. ", "2) ", "- [ ] ", "- [x] ", "", "> ", "```", "~~~ py", "    "]),
+    st.sampled_from(
+        ["x", "~~y~~", "https://a.example/b", "www.a.example", "[l](https://x.org)", "", "|a|b|"]
+    ),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_LIST_LINE, max_size=60))
+def test_list_markdown_stays_within_the_allow_list_and_linear(lines: list[tuple[int, str, str]]) -> None:
+    text = "\n".join(" " * pad + marker + word for pad, marker, word in lines)
+    placed = ListNestingPreprocessor(markdown.Markdown()).run(text.split("\n"))
+    # Linear: at most one blank line added per line, and each line at most MAX_DEPTH indents longer.
+    assert len(placed) <= 2 * len(lines) + 2
+    longest = max(len(line) for line in text.split("\n"))
+    assert all(len(line) <= 4 * MAX_DEPTH + 1 + longest for line in placed)
+    parser = _Tags()
+    parser.feed(render_body(text).html)
+    for tag, attrs in parser.seen:
+        assert tag in ALLOWED_TAGS, tag
+        allowed = ALLOWED_ATTRIBUTES.get(tag, set()) | ALLOWED_ATTRIBUTES["*"] | {"class", "rel"}
+        assert set(attrs) <= allowed, (tag, attrs)
+        assert set((attrs.get("class") or "").split()) <= ALLOWED_CLASSES.get(tag, set()), (tag, attrs)
+
+
+def test_lists_deeper_than_the_limit_are_refused_at_once() -> None:
+    def staircase(depth: int) -> str:
+        return "\n".join("  " * level + "- x" for level in range(depth))
+
+    assert render_body(staircase(MAX_DEPTH)).html.count("<ul>") == MAX_DEPTH
+    with pytest.raises(RenderError, match="nests too deeply"):
+        render_body(staircase(MAX_DEPTH + 1))
+    with pytest.raises(RenderError, match="nests too deeply"):
+        render_body(staircase(5000))  # refused before Python-Markdown's per-level passes begin
+
+
+def test_github_markdown_reads_back_from_the_pdf(tmp_path: Path) -> None:
+    source = tmp_path / "gfm.md"
+    source.write_bytes((DATA / "gfm.md").read_bytes())
+    pdf = tmp_path / "gfm.pdf"
+    pdf.write_bytes(render_pdf(load_guide(source), RenderOptions(as_of=date(2026, 11, 23))))
+    text = pdftotext(pdf)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    for box, item in (("✓", "Read the offer letter"), ("□", "Ask for the band"), ("□", "nested by two")):
+        assert lines[lines.index(item) - 1] == box, "each task's box reads before it, ticked or not"
+    assert lines[lines.index("Anchor high") - 1] == "3" and lines[lines.index("Trade") - 1] == "4"
+    assert "Checklist:" in lines and "- [" not in text and "~~" not in text
+    assert text.count("levels.fyi") == 1, "an address shown as the link text is not printed again"
+    assert "base | bonus" in text and "script line" in text
+    kinds = [str(node.get("/S")) for node in structure_elements(pdf) if "/S" in node]
+    assert kinds.count("/L") >= 4, "lists, the nested ones too, are tagged as lists"

@@ -454,10 +454,11 @@ def test_a_bad_guide_is_reported_and_left_out(guides: Path, tmp_path: Path) -> N
     assert "1 guide" in page_text(out, 0)
 
 
-def test_archival_variants_are_refused_for_packets(guides: Path, tmp_path: Path) -> None:
+def test_archival_variants_are_kept_by_packets(guides: Path, tmp_path: Path) -> None:
+    """Packets honour --pdf-variant (test_conformance.py has the validator check the result)."""
     out = tmp_path / "p.pdf"
     args = ["packet", str(guides), "-o", str(out), "--pdf-variant", "pdf/a-3b"]
     result = CliRunner().invoke(main, args)
-    assert result.exit_code == 2
-    assert "cannot keep PDF/A or PDF/UA conformance" in result.output
-    assert not out.exists()
+    assert result.exit_code == 0, result.output
+    metadata = PdfReader(out).trailer["/Root"]["/Metadata"].get_object().get_data().decode()
+    assert 'pdfaid:part="3"' in metadata and 'pdfaid:conformance="B"' in metadata

@@ -47,6 +47,7 @@ CASES = (
         "brightmoor-p1-letter", ROOT / "seeds" / "brightmoor-analytics-data-scientist.md", page_size="Letter"
     ),
     Case("halden-p1", ROOT / "seeds" / "halden-bank-quant-researcher.md"),
+    Case("gfm-p1", ROOT / "tests" / "data" / "gfm.md"),  # task boxes, nesting, numbers, strike, fences
 )
 
 

@@ -142,3 +142,32 @@ def test_render_watch_follows_guide_style_and_config_changes_and_stops_on_ctrl_c
     assert "Traceback" not in err
     assert "changed: kestrel.md" in err and "changed: extra.css" in err and "changed: guidepdf.toml" in err
     assert err.strip().endswith("stopped watching")
+
+
+def test_output_written_beside_the_guides_starts_no_build(tmp_path: Path) -> None:
+    guide, out = tmp_path / "a.md", tmp_path / "out"
+    guide.write_text("one")
+    out.mkdir()
+    builds: list[str] = []
+    first = threading.Event()
+
+    def build() -> str:
+        builds.append(guide.read_text())
+        first.set()
+        return builds[-1]
+
+    thread = threading.Thread(
+        target=watch,
+        args=(build, lambda: [guide]),
+        kwargs={"interval": 0.02, "debounce": 0.1, "rounds": 1, "ignore": out},
+    )
+    thread.start()
+    wait_for(first.is_set, "the first build")
+    for i in range(5):  # what a build writes: never a reason for another build
+        (out / f"brief-{i}.pdf").write_bytes(b"%PDF")
+        time.sleep(0.1)
+    assert builds == ["one"]
+    bump(guide, "two")
+    thread.join(BOUND)
+    assert not thread.is_alive()
+    assert builds == ["one", "two"]

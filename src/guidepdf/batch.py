@@ -10,6 +10,7 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +35,16 @@ from .workers import DEFAULT_TIMEOUT, Workers
 log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
-#: Statuses of a manifest row.
-STATUSES = ("rendered", "skipped", "failed")
+
+
+class Status(StrEnum):
+    """What became of a guide in a batch (a manifest row's `status`; equal to its plain string)."""
+
+    RENDERED = "rendered"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+
 #: While a batch runs, the manifest is rewritten at most this often, so a killed batch loses little.
 MANIFEST_EVERY = 1.0
 #: The manifest is read with a bounded read; one this large was not written by guidepdf.
@@ -74,7 +83,7 @@ class ItemResult:
 
     source: str
     output: str | None
-    status: str  # "rendered", "skipped" or "failed"
+    status: Status
     error: str | None = None
     sha256: str | None = None
     pages: int | None = None
@@ -95,7 +104,7 @@ class BatchResult:
     @property
     def failed(self) -> tuple[ItemResult, ...]:
         """The items that failed."""
-        return tuple(i for i in self.items if i.status == "failed")
+        return tuple(i for i in self.items if i.status == Status.FAILED)
 
     def count(self, status: str) -> int:
         """How many items ended with `status`."""
@@ -117,7 +126,7 @@ def plan_jobs(
             stems.append(load_guide(path).slug)
             loadable.append(path)
         except GuidepdfError as exc:
-            failed.append(ItemResult(str(path), None, "failed", error=str(exc)))
+            failed.append(ItemResult(str(path), None, Status.FAILED, error=str(exc)))
     names, clashes = plan_names(stems, suffix)
     jobs = [RenderJob(p, out / n, options, fmt) for p, n in zip(loadable, names, strict=True)]
     return jobs, failed, clashes
@@ -133,30 +142,23 @@ def make_task(
     return task, resources
 
 
-def run_job(job: RenderJob) -> ItemResult:
-    """Render one guide in this process and write its output; any project error becomes a failed result."""
-    try:
-        task, _ = make_task(job)
-    except OSError as exc:
-        return ItemResult(str(job.source), str(job.output), "failed", error=f"{job.source}: {exc.strerror}")
-    return store(job, run_render(task))
-
-
 def store(job: RenderJob, result: TaskResult, key: str | None = None) -> ItemResult:
     """Write a task's output under its final name (atomically) and describe it as a manifest row."""
     source, output = str(job.source), str(job.output)
     if result.error is not None or result.data is None:
-        return ItemResult(source, output, "failed", error=result.error or f"{source}: no output", key=key)
+        return ItemResult(
+            source, output, Status.FAILED, error=result.error or f"{source}: no output", key=key
+        )
     try:
         atomic_write(job.output, result.data)
     except OSError as exc:
         return ItemResult(
-            source, output, "failed", error=f"{job.output}: cannot write: {exc.strerror or exc}", key=key
+            source, output, Status.FAILED, error=f"{job.output}: cannot write: {exc.strerror or exc}", key=key
         )
     return ItemResult(
         source,
         output,
-        "rendered",
+        Status.RENDERED,
         sha256=hashlib.sha256(result.data).hexdigest(),
         pages=result.pages,
         bytes=len(result.data),
@@ -240,7 +242,11 @@ def write_manifest(out: Path, rows: Sequence[dict[str, Any]], fmt: str) -> None:
 
 def up_to_date(job: RenderJob, key: str, previous: dict[str, Any] | None) -> ItemResult | None:
     """The skipped result when the output on disk was made from exactly this key, else None."""
-    if not previous or previous.get("key") != key or previous.get("status") not in ("rendered", "skipped"):
+    if (
+        not previous
+        or previous.get("key") != key
+        or previous.get("status") not in (Status.RENDERED, Status.SKIPPED)
+    ):
         return None
     data = _own_output(job.output, previous)
     if data is None or len(data) != previous.get("bytes"):
@@ -248,7 +254,7 @@ def up_to_date(job: RenderJob, key: str, previous: dict[str, Any] | None) -> Ite
     return ItemResult(
         str(job.source),
         str(job.output),
-        "skipped",
+        Status.SKIPPED,
         sha256=previous["sha256"],
         pages=previous.get("pages"),
         bytes=len(data),
@@ -329,7 +335,7 @@ def render_batch(
             task, resources = make_task(job, remote=remote, timeout=timeout)
         except OSError as exc:
             results.append(
-                ItemResult(str(job.source), str(job.output), "failed", error=f"{job.source}: {exc}")
+                ItemResult(str(job.source), str(job.output), Status.FAILED, error=f"{job.source}: {exc}")
             )
             continue
         key = render_key(task, theme, resources)

@@ -190,6 +190,7 @@ class _GuideCheck:
         yield from self.regions()
         yield from self.body_figures()
         yield from self.body()
+        yield from self.glyphs()
 
     def duplicate_keys(self) -> Iterator[Finding]:
         # YAML keeps the last of two equal keys without a word: the first value silently disappears.
@@ -479,6 +480,16 @@ class _GuideCheck:
             reason = f"cannot read: {exc.strerror or exc}"
         if reason:
             yield self.finding("body", "error", "image-refused", f"image {src}: {reason}", line)
+
+    def glyphs(self) -> Iterator[Finding]:
+        from .glyphs import uncovered, warning
+
+        missing = uncovered(self.guide.source)
+        if missing:
+            at = self.guide.source.find(missing[0])
+            line = self.guide.source.count("\n", 0, at) + 1 if at >= 0 else None
+            where = "body" if line and line >= self.guide.body_line else None
+            yield self.finding(where, "warning", "no-font", warning(missing), line)
 
     def body_line(self, pattern: str) -> int | None:
         """The file line of the first body line matching `pattern` (case-insensitive)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import sys
 from collections.abc import Callable, Iterable, Iterator
@@ -19,7 +20,23 @@ log = logging.getLogger("guidepdf")
 
 
 class GuidepdfGroup(click.Group):
-    """Turns the project's errors into `error: …` lines: exit 1, or 2 for usage errors."""
+    """Turns the project's errors into `error: …` lines: exit 1, or 2 for usage errors.
+
+    Every command also takes `--debug`, so it works after the command name as well as before.
+    """
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        cmd.params.append(
+            click.Option(
+                ["--debug"],
+                is_flag=True,
+                expose_value=False,
+                is_eager=True,
+                callback=_debug_option,
+                help="Show tracebacks and debug logging.",
+            )
+        )
+        super().add_command(cmd, name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -32,6 +49,21 @@ class GuidepdfGroup(click.Group):
                 raise
             say(f"error: {exc}")
             ctx.exit(1)
+
+
+def _debug_option(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.find_root().params["debug"] = True
+        configure_logging(True)
+
+
+def configure_logging(debug: bool) -> None:
+    """Debug logging with `--debug`; else warnings, without WeasyPrint's own (guidepdf reports those)."""
+    logging.basicConfig(format="%(levelname)s: %(message)s", force=True)
+    logging.getLogger().setLevel(logging.DEBUG if debug else logging.WARNING)
+    # WeasyPrint reports every refused fetch; guidepdf reports them itself, once per guide.
+    logging.getLogger("weasyprint").setLevel(logging.NOTSET if debug else logging.CRITICAL)
+    logging.getLogger("fontTools").setLevel(logging.NOTSET if debug else logging.ERROR)
 
 
 def say(line: str) -> None:
@@ -66,18 +98,12 @@ def main(ctx: click.Context, debug: bool) -> None:
     """Turn salary-negotiation guides into print-ready PDF briefs, packets and emails."""
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
-    logging.basicConfig(
-        level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s: %(message)s"
-    )
+    configure_logging(debug)
     # A configuration file that is not trusted is reported the way the CLI reports warnings.
     config_log = logging.getLogger("guidepdf.config")
     if not config_log.handlers:
         config_log.addHandler(_WarningLine())
         config_log.propagate = False
-    if not debug:
-        # WeasyPrint reports every refused fetch; guidepdf reports them itself, once per guide.
-        logging.getLogger("weasyprint").setLevel(logging.CRITICAL)
-        logging.getLogger("fontTools").setLevel(logging.ERROR)
 
 
 def theme_options(func: Any) -> Any:
@@ -94,7 +120,8 @@ def theme_options(func: Any) -> Any:
         "--page-size",
         type=click.Choice(["A4", "Letter"], case_sensitive=False),
         default=None,
-        help="Paper size (default A4).",
+        metavar="[A4|Letter]",
+        help="Paper size (default A4; any case).",
     )(func)
     func = click.option(
         "--style",
@@ -131,6 +158,7 @@ def build_options(**values: Any) -> Any:
     from .options import DEFAULT_MAX_PAGES, RenderOptions
 
     config = load_config()
+    hint_fast_subsetting()
     return RenderOptions(
         templates=tuple(values.get("templates") or config.templates),
         styles=tuple(values.get("styles") or config.styles),
@@ -140,6 +168,29 @@ def build_options(**values: Any) -> Any:
         allow_network=bool(values.get("allow_network")),
         max_pages=DEFAULT_MAX_PAGES if values.get("max_pages") is None else values["max_pages"],
         check=not values.get("no_check"),
+    )
+
+
+@functools.cache
+def hint_fast_subsetting() -> None:
+    """Say once, on a terminal, that fonts are subset the slow way and how to get the fast one."""
+    if not sys.stderr.isatty():
+        return
+    import ctypes
+    import ctypes.util
+
+    # The names WeasyPrint loads it by; loading (not just finding) is what decides its path.
+    for name in ("libharfbuzz-subset.so.0", "libharfbuzz-subset.0.dylib", "libharfbuzz-subset-0.dll"):
+        try:
+            ctypes.CDLL(ctypes.util.find_library(name.split(".")[0][3:]) or name)
+            return
+        except OSError:
+            continue
+    click.echo(
+        "note: libharfbuzz-subset is not installed, so fonts are subset with fontTools (slower); "
+        "install it for faster briefs: `sudo apt-get install libharfbuzz-subset0` on Debian/Ubuntu, "
+        "`brew install harfbuzz` on macOS",
+        err=True,
     )
 
 
@@ -176,6 +227,13 @@ def run_watch(inputs: tuple[str, ...], out: Path, options: Any, fmt: str, single
     from .inputs import expand_inputs
     from .watch import watch, watched_files
 
+    def warm_up() -> None:
+        """Load WeasyPrint and the theme here once, so a guide saved alone renders in a warm process."""
+        from . import pdf
+
+        with contextlib.suppress(GuidepdfError, OSError):  # a broken theme is reported by the build
+            pdf.warm_up(build_options(**flags).pinned())
+
     def build() -> Any:
         paths = list(expand_inputs(inputs, flags.get("exclude", ())).paths)  # new guides join in
         if not paths:
@@ -187,6 +245,8 @@ def run_watch(inputs: tuple[str, ...], out: Path, options: Any, fmt: str, single
         return render_batch(paths, out, fresh, fmt, single_file=single, jobs=flags.get("jobs"))
 
     def on_round(done: Any) -> None:
+        if done.number == 0:
+            warm_up()
         if done.number:
             names = ", ".join(str(p.name) for p in done.changed[:3]) + (" …" if len(done.changed) > 3 else "")
             click.echo(f"changed: {names}", err=True)
@@ -208,6 +268,7 @@ def run_watch(inputs: tuple[str, ...], out: Path, options: Any, fmt: str, single
             on_round=on_round,
             interval=flags["watch_interval"],
             rounds=flags["watch_limit"],
+            ignore=out,
         )
     except KeyboardInterrupt:
         click.echo("stopped watching", err=True)
@@ -253,6 +314,23 @@ def report(result: Any, *, verbose: bool = False) -> None:
             say(f"error: {item.error}")
         for url in dict.fromkeys(item.refused):
             say(f"warning: {item.source}: not fetched: {url}")
+
+
+def report_blank_text(result: Any, options: Any) -> None:
+    """One warning per written guide with characters no font can draw (they print as blank)."""
+    from .glyphs import uncovered, warning
+
+    font_dirs = [style.parent for style in options.styles]
+    for item in result.items:
+        if item.status == "failed":
+            continue
+        try:
+            text = Path(item.source).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        missing = uncovered(text, font_dirs)
+        if missing:
+            say(f"warning: {item.source}: {warning(missing)}")
 
 
 def timeout_option(func: Any) -> Any:
@@ -329,7 +407,13 @@ def render(
 
     selection = select_guides(inputs, exclude=exclude)
     options = build_options(**theme)
-    single = output is not None and len(selection.paths) == 1 and output.suffix.lower() in (".pdf", ".html")
+    named_file = output is not None and output.suffix.lower() in (".pdf", ".html") and not output.is_dir()
+    if output is not None and named_file and len(selection.paths) > 1:
+        raise UsageError(
+            f"-o {output}: {len(selection.paths)} guides need a folder, not a file name"
+            f" (e.g. -o {output.with_suffix('')}/)"
+        )
+    single = named_file and len(selection.paths) == 1
     if single and output is not None and output.suffix.lower() != f".{fmt}":
         raise UsageError(f"-o {output}: the name does not match --format {fmt}")
     out = output or load_config().output or Path("out")
@@ -350,6 +434,7 @@ def render(
             timeout=timeout or None,
         )
     report(result, verbose=verbose)
+    report_blank_text(result, options)
     rendered, failed = result.count("rendered"), len(result.failed) + len(selection.missing)
     failed += len(selection.refused)
     removed = f", {len(result.removed)} removed" if result.removed else ""
@@ -496,8 +581,10 @@ def preview(source: str, output: Path, page: int, dpi: int, **theme: Any) -> Non
 
     path = Path(source)
     if path.suffix.lower() == ".pdf":
+        from .reading import read_limited
+
         try:
-            pdf = path.read_bytes()
+            pdf = read_limited(path, 2_000_000_000)  # a regular file: `/dev/zero.pdf` must not fill memory
         except OSError as exc:
             raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
     else:
@@ -557,7 +644,7 @@ def check(
 
 
 @main.command()
-@click.argument("inputs", nargs=-1, metavar="INPUT...")
+@click.argument("inputs", nargs=-1, metavar="[INPUT]...")
 @click.option("--to", "to", multiple=True, metavar="ADDR", help="Recipient; each gets their own message.")
 @click.option(
     "--from", "sender", required=True, metavar="ADDR", help="Sender, e.g. 'Coach <coach@example.org>'."

@@ -58,9 +58,12 @@ def expand_inputs(inputs: Iterable[str | Path], exclude: Iterable[str] = ()) -> 
             candidates = [] if is_excluded(path, excluded) else [path]
         elif _GLOB_CHARS & set(text):
             root = _glob_root(text)
-            candidates = sorted(
-                Path(p) for p in glob.glob(text, recursive=True) if not is_excluded(Path(p), excluded)
-            )
+            # `**` follows symlinked folders: a link `loop -> .` would select each guide 40 times over.
+            reals: dict[Path, Path] = {}
+            for match in sorted(Path(p) for p in glob.glob(text, recursive=True)):
+                if not is_excluded(match, excluded):
+                    reals.setdefault(real_path(match), match)
+            candidates = sorted(reals.values())
         else:
             candidates = []
         matches = []

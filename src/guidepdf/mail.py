@@ -17,7 +17,7 @@ import ssl
 import stat
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from email import policy as email_policy
 from email.errors import HeaderParseError
@@ -72,11 +72,18 @@ class Attachment:
     filename: str
     data: bytes
     mime_type: str = "application/pdf"
+    #: What the file was made from (see `brief_identity`); None: the bytes themselves identify it.
+    identity: str | None = None
 
     @property
     def sha256(self) -> str:
-        """The hex SHA-256 of the bytes: part of the message key."""
+        """The hex SHA-256 of the bytes."""
         return hashlib.sha256(self.data).hexdigest()
+
+    @property
+    def fingerprint(self) -> str:
+        """What the message key counts for this file: its identity, else its bytes' hash."""
+        return self.identity or self.sha256
 
 
 @dataclass(frozen=True)
@@ -310,17 +317,60 @@ def encode_message(message: EmailMessage) -> bytes:
     return message.as_bytes(policy=_SMTP_POLICY)
 
 
-def message_key(recipient: str, subject: str, attachments: Iterable[Attachment | str]) -> str:
-    """The delivery key: recipient, subject and attachment hashes; the same key is never sent twice."""
-    hashes = sorted(a.sha256 if isinstance(a, Attachment) else a for a in attachments)
-    payload = json.dumps({"to": recipient.lower(), "subject": subject, "attachments": hashes})
+#: The attachment part header carrying its `Attachment.identity`, so a message's key can be read back.
+IDENTITY_HEADER = "X-Guidepdf-Identity"
+
+
+def message_key(
+    recipient: str,
+    subject: str,
+    attachments: Iterable[Attachment | str],
+    *,
+    name: str = "",
+    sender: str = "",
+    bodies: Iterable[str] = (),
+) -> str:
+    """The delivery key of a message: everything its recipient sees, so the same key is never sent twice.
+
+    That is the recipient's address and `name`, the `sender`, the subject, every body's text, and each
+    attachment's file name and fingerprint (`Attachment.fingerprint`: for a brief, what it was made
+    from rather than its bytes, which differ with the font subsetter a machine has). Strings in
+    `attachments` are fingerprints as they are. The Message-ID derives from the key.
+    """
+    files = sorted([a.filename, a.fingerprint] if isinstance(a, Attachment) else ["", a] for a in attachments)
+    payload = json.dumps(
+        {
+            "to": recipient.lower(),
+            "name": name,
+            "from": sender,
+            "subject": subject,
+            "bodies": [hashlib.sha256(b.encode("utf-8")).hexdigest() for b in bodies],
+            "attachments": files,
+        }
+    )
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
 def key_of(message: EmailMessage) -> str:
-    """The delivery key read back from a built message (see `message_key`)."""
-    hashes = [_payload_hash(part) for part in message.iter_attachments()]
-    return message_key(_recipient_of(message), str(message["Subject"] or ""), hashes)
+    """The delivery key read back from a message (see `message_key`)."""
+    files = [
+        Attachment(part.get_filename() or "", b"", identity=part[IDENTITY_HEADER] or _payload_hash(part))
+        for part in message.iter_attachments()
+    ]
+    bodies = []
+    for part in message.walk():
+        if part.get_content_maintype() == "text" and part.get_content_disposition() != "attachment":
+            bodies.append(str(part.get_content()))
+    to = message["To"]
+    addresses = tuple(getattr(to, "addresses", ())) if to is not None else ()
+    return message_key(
+        _recipient_of(message),
+        str(message["Subject"] or ""),
+        files,
+        name=addresses[0].display_name if addresses else "",
+        sender=str(message["From"] or ""),
+        bodies=bodies,
+    )
 
 
 def _recipient_of(message: EmailMessage) -> str:
@@ -411,7 +461,6 @@ def build_message(
     if attachments is None:
         attachments = render_attachments(guides, options, packet=packet, title=subject)
     subject = _one_line(subject or default_subject(guides, packet))  # titles may hold U+2028, VT, FF
-    key = message_key(to_address.addr_spec, subject, attachments)
     context = mail_context(guides, recipient, from_address, subject, attachments, options, packet)
 
     message = EmailMessage()
@@ -419,16 +468,19 @@ def build_message(
     message["To"] = to_address
     message["Subject"] = subject
     message["Date"] = format_datetime(when or datetime.now(UTC))
-    message["Message-ID"] = f"<{key[:40]}.guidepdf@{_id_domain(from_address)}>"
     message.set_content(render_template(TEXT_TEMPLATE, context, options), cte="quoted-printable")
     message.add_alternative(
         render_template(HTML_TEMPLATE, context, options), subtype="html", cte="quoted-printable"
     )
     for attachment in attachments:
         maintype, _, subtype = attachment.mime_type.partition("/")
+        headers = [f"{IDENTITY_HEADER}: {attachment.identity}"] if attachment.identity else None
         message.add_attachment(
-            attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename
+            attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename, headers=headers
         )
+    # Every header and body is in place: the key (and the Message-ID from it) covers what is seen.
+    key = key_of(message)
+    message["Message-ID"] = f"<{key[:40]}.guidepdf@{_id_domain(from_address)}>"
     # Fixed boundaries keep a rebuilt message byte-identical (the library's default is random).
     multiparts = [part for part in message.walk() if part.is_multipart()]
     for i, part in enumerate(multiparts):
@@ -460,7 +512,11 @@ def render_attachments(
     if packet:
         packet_key = ("packet", title, tuple(g.path.resolve() for g in guides))
         if packet_key not in cache:
-            cache[packet_key] = Attachment(PACKET_NAME, _build_packet(guides, options, title, timeout))
+            parts = "\0".join(brief_identity(g, options) for g in guides)
+            identity = hashlib.sha256(f"packet\0{title or ''}\0{parts}".encode()).hexdigest()
+            cache[packet_key] = Attachment(
+                PACKET_NAME, _build_packet(guides, options, title, timeout), identity=identity
+            )
         return (cache[packet_key],)
     names, _ = plan_names([g.slug for g in guides], ".pdf")
     found = []
@@ -469,9 +525,28 @@ def render_attachments(
         if key not in cache:
             with render_time_limit(timeout, str(guide.path)):
                 data = render_pdf(guide, options)
-            cache[key] = Attachment(name, data)
-        found.append(Attachment(name, cache[key].data))
+            cache[key] = Attachment(name, data, identity=brief_identity(guide, options))
+        found.append(Attachment(name, cache[key].data, identity=cache[key].identity))
     return tuple(found)
+
+
+def brief_identity(guide: Guide, options: RenderOptions) -> str:
+    """What a brief is made from, hashed: the guide's text, the files it references, theme and options.
+
+    Unlike the PDF's bytes this does not depend on the machine (its font subsetter, the guide's
+    folder) nor on the guidepdf version, so a send log carried elsewhere or kept over an upgrade
+    still recognises what it sent.
+    """
+    from .tasks import collect_theme, guide_resources, options_fingerprint
+
+    text = guide.source.encode("utf-8")
+    digest = hashlib.sha256(b"brief\0")
+    digest.update(collect_theme(options).digest.encode())
+    digest.update(options_fingerprint(replace(options, templates=(), styles=())).encode())
+    digest.update(len(text).to_bytes(8, "big") + text)
+    for name, data in guide_resources(guide.path, text) if guide.path.is_file() else ():
+        digest.update(f"{name}\0{len(data)}\0".encode() + data)
+    return digest.hexdigest()
 
 
 def _build_packet(
@@ -572,32 +647,12 @@ def _row_guides(cell: str, base: Path, need: bool) -> tuple[tuple[Path, ...], st
     return tuple(found), None
 
 
-def plan_messages(
-    inputs: Sequence[Path],
-    recipients: Sequence[Recipient],
-    *,
-    sender: str,
-    subject: str | None = None,
-    options: RenderOptions | None = None,
-    packet: bool = False,
-    max_size: int = DEFAULT_MAX_SIZE,
-    when: datetime | None = None,
-    cache: dict[Any, Attachment] | None = None,
-    timeout: float | None = DEFAULT_RENDER_TIMEOUT,
-) -> Plan:
-    """Every message of a `MessageStream` at once (see there); a long mail merge should stream instead."""
-    stream = MessageStream(
-        inputs,
-        recipients,
-        sender=sender,
-        subject=subject,
-        options=options,
-        packet=packet,
-        max_size=max_size,
-        when=when,
-        cache=cache,
-        timeout=timeout,
-    )
+def plan_messages(inputs: Sequence[Path], recipients: Sequence[Recipient], **settings: Any) -> Plan:
+    """Every message of a `MessageStream(inputs, recipients, **settings)` at once, for small mailings.
+
+    A long mail merge should iterate the stream instead: this holds every message in memory.
+    """
+    stream = MessageStream(inputs, recipients, **settings)
     messages = tuple(stream)
     return Plan(messages, tuple(stream.errors), tuple(stream.warnings))
 

@@ -17,6 +17,8 @@ from markdown.extensions import Extension
 from markdown.preprocessors import Preprocessor
 from markdown.treeprocessors import Treeprocessor
 
+from .errors import RenderError
+
 #: A list marker (bullet, `1.` or `1)`), then spaces and text, or nothing (an empty item).
 _ITEM_RE = re.compile(r"([*+-]|(\d{1,9})[.)])(?:( +)(\S.*)|[ ]*)$")
 _RULE_RE = re.compile(r"([-*_])(?:[ ]*\1){2,}[ ]*$")
@@ -25,6 +27,11 @@ _FENCE_RE = re.compile(r"(`{3,}|~{3,})")
 _BLOCK_START_RE = re.compile(r"(#{1,6}(?:[ ]|$)|>|`{3,}|~{3,})")
 #: Blocks that Python-Markdown puts after an item's text only across a blank line.
 _BLOCKS = frozenset({"p", "pre", "div", "blockquote", "table", "h1", "h2", "h3", "h4", "h5", "h6", "hr"})
+#: Lists nested deeper than this are an error. Python-Markdown re-reads every deeper line once per
+#: level, so depth costs time by the square, and it recurses per level: 35 levels passed Python's
+#: recursion limit before. Refusing here is immediate; 32 levels of 5 mm are wider than a page.
+MAX_DEPTH = 32
+NESTS_TOO_DEEPLY = "the Markdown body nests too deeply to convert"
 #: Python-Markdown's indentation unit for list content.
 _GRID = 4
 
@@ -80,6 +87,8 @@ class ListNestingPreprocessor(Preprocessor):
             if item is not None and paragraph and not self._interrupts(item):
                 item = None  # CommonMark: only a non-empty bullet or `1.` may interrupt a paragraph
             if item is not None:
+                if level >= MAX_DEPTH:
+                    raise RenderError(NESTS_TOO_DEEPLY)
                 marker, offset, content = item
                 ordered = marker[0].isdigit()
                 # An item of the other kind than its sibling above starts a new list.
@@ -88,11 +97,15 @@ class ListNestingPreprocessor(Preprocessor):
                 if (not columns and paragraph) or ((loose_block or other_kind) and not blank):
                     # Python-Markdown starts a list only at the head of a block.
                     out.append("")
+                    # Under an item, that blank line also needs one before the next outer item.
+                    loose_block = bool(columns)
+                else:
+                    loose_block = False
                 out.append(" " * (_GRID * len(columns)) + f"{marker} {content}".rstrip())
                 columns.append(indent + offset)
                 kinds.append(ordered)
                 fence = self._fence(content)
-                blank, paragraph, loose_block = False, False, False
+                blank, paragraph = False, False
                 continue
             if level < len(columns) and (blank or _BLOCK_START_RE.match(text) or _RULE_RE.match(text)):
                 del columns[level:], kinds[level:]

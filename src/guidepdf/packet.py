@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from ._version import __version__
-from .batch import ItemResult, read_manifest
+from .batch import ItemResult, Status, read_manifest
+from .conform import save
 from .errors import GuidepdfError, RenderError, UsageError
 from .guide import MAX_BYTES, Guide, load_guide, slugify
 from .inputs import plan_names
@@ -294,7 +295,7 @@ def render_parts(
             results[i] = TaskResult(task.source, data=cached[0], pages=cached[1])
             reused.add(i)
             if progress:
-                progress(ItemResult(task.source, None, "skipped"))
+                progress(ItemResult(task.source, None, Status.SKIPPED))
         else:
             todo.append((i, task, key))
 
@@ -304,7 +305,7 @@ def render_parts(
         if result.data is not None:
             cache.put(key, result.data)
         if progress:
-            status = "failed" if result.error else "rendered"
+            status = Status.FAILED if result.error else Status.RENDERED
             progress(ItemResult(result.source, None, status, error=result.error))
 
     workers.run(run_render, [task for _, task, _ in todo], theme, finished)
@@ -325,8 +326,9 @@ def front_options(options: RenderOptions) -> RenderOptions:
 
 
 def folio_options(options: RenderOptions) -> RenderOptions:
-    """The page-number overlay is untagged: joining marks all of it as an artifact."""
-    return replace(front_options(options), tagged=False)
+    """The page-number overlay is untagged and claims nothing: joining marks all of it as an artifact
+    (tags inside an artifact would break PDF/UA), and the packet makes the front matter's claim."""
+    return replace(front_options(options), tagged=False, pdf_variant=None)
 
 
 def front_matter_html(
@@ -412,9 +414,12 @@ def join_packet(title: str, front: bytes, folios: bytes, parts: Sequence[tuple[G
                 action = annot.get("/A")
                 uri = str(action.get("/URI", "")) if action is not None else ""
                 if uri.startswith(PART_SCHEME):
-                    target = firsts[int(uri.removeprefix(PART_SCHEME))]
+                    index = int(uri.removeprefix(PART_SCHEME))
+                    target = firsts[index]
                     del annot["/A"]
                     annot.Dest = Array([out.pages[target].obj, Name.Fit])
+                    # What a screen reader announces for the link: not the internal URI.
+                    annot.Contents = String(f"{parts[index][0].title}, page {target - front_pages + 1}")
 
         labels: list[Any] = [0, Dictionary(S=Name.r)]
         if guide_pages:
@@ -424,18 +429,20 @@ def join_packet(title: str, front: bytes, folios: bytes, parts: Sequence[tuple[G
         out.docinfo = out.make_indirect(
             Dictionary(Title=String(title), Creator=String(f"guidepdf {__version__}"))
         )
+        if "/Metadata" in front_pdf.Root:
+            # A PDF/UA or PDF/A packet: its claim, title and output intent are the front matter's,
+            # whose XMP and document info WeasyPrint wrote to agree with each other.
+            out.docinfo = out.copy_foreign(front_pdf.docinfo)  # type: ignore[assignment]
+            out.Root.Metadata = out.copy_foreign(front_pdf.Root.Metadata)
+            if "/OutputIntents" in front_pdf.Root:
+                out.Root.OutputIntents = _copy(out, front_pdf.Root.OutputIntents)
         structure.finish()
         with out.open_outline() as packet_outline:
             packet_outline.root.extend(outline)
-        buffer = io.BytesIO()
         # Deterministic: the same inputs give the same bytes, the file ID included.
-        out.save(
-            buffer,
-            deterministic_id=True,
-            object_stream_mode=pikepdf.ObjectStreamMode.generate,
-            min_version=front_pdf.pdf_version,
+        return save(
+            out, object_stream_mode=pikepdf.ObjectStreamMode.generate, min_version=front_pdf.pdf_version
         )
-        return buffer.getvalue()
 
 
 def _take_streams(pages: Sequence[Any]) -> None:
@@ -494,13 +501,15 @@ def _stamp_artifact(out: Any, page: Any, folio: Any) -> None:
     page.obj.Resources = resources
     # The page's own content may leave its coordinate system changed: isolate it, then stamp.
     page.contents_add(b"q\n", prepend=True)
-    page.contents_add(b"Q\n/Artifact BMC q " + name.encode() + b" Do Q EMC\n")
+    page.contents_add(b"Q\n/Artifact <</Type /Pagination>> BDC q " + name.encode() + b" Do Q EMC\n")
 
 
 def _copy(out: Any, obj: Any) -> Any:
     """`obj` from another file copied into `out`; objects already copied (pages) map to their copies."""
     from pikepdf import Array, Dictionary
 
+    if obj is None:  # a null: content no element owns (an artifact) in a parent tree array
+        return None
     if obj.is_indirect:
         return out.copy_foreign(obj)
     if isinstance(obj, Array):
@@ -684,7 +693,7 @@ def _load(inputs: Sequence[Path | str | Guide]) -> tuple[list[Guide], list[ItemR
         try:
             guides.append(load_guide(item))
         except GuidepdfError as exc:
-            failed.append(ItemResult(str(item), None, "failed", error=str(exc)))
+            failed.append(ItemResult(str(item), None, Status.FAILED, error=str(exc)))
     return guides, failed
 
 
@@ -708,11 +717,6 @@ def make_packets(
     render key is reused; briefs rendered here are kept in `cache_dir` for next time.
     """
     started = time.monotonic()
-    if options is not None and options.pdf_variant:
-        raise UsageError(
-            f"--pdf-variant {options.pdf_variant}: a packet is joined from parts and cannot keep "
-            "PDF/A or PDF/UA conformance; render briefs for that"
-        )
     part_opts = packet_options(options)
     cache = _PartCache(cache_dir, batch_dir)
     unique: dict[Path, Guide] = {}
@@ -743,7 +747,7 @@ def make_packets(
                 result = by_path[guide.path.resolve()]
                 refused += [(str(guide.path), url) for url in result.refused]
                 if result.error is not None or result.data is None:
-                    failed.append(ItemResult(str(guide.path), None, "failed", error=result.error))
+                    failed.append(ItemResult(str(guide.path), None, Status.FAILED, error=result.error))
                     continue
                 pages = result.pages or _count_pages(result.data)
                 entries.append(_Entry(len(entries), guide, start, pages))

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
+from .conform import finish_pdf
 from .errors import RenderError
 from .guide import Guide
 from .images import oversize_reason
@@ -53,18 +54,27 @@ def _fetcher_class() -> type:
     class SandboxFetcher(URLFetcher):
         """Reads files only under the given roots; http(s) only when allowed; nothing else."""
 
-        def __init__(self, roots: Iterable[Path], *, allow_network: bool = False) -> None:
+        def __init__(
+            self, roots: Iterable[Path], *, allow_network: bool = False, guide_dir: Path | None = None
+        ) -> None:
             super().__init__(timeout=10, allow_redirects=allow_network)
             self.roots = tuple(Path(r).resolve() for r in roots)
             self.allow_network = allow_network
+            self.guide_dir = guide_dir
             self.refused: list[str] = []
+
+        def real_url(self, url: str) -> str:
+            """The file URL behind `GUIDE_BASE_URL`: the guide's folder on this machine."""
+            if self.guide_dir is None or not url.startswith(GUIDE_BASE_URL):
+                return url
+            return self.guide_dir.as_uri() + "/" + url[len(GUIDE_BASE_URL) :]
 
         def fetch(self, url: str, headers: dict[str, str] | None = None) -> Any:
             scheme = url.split(":", 1)[0].lower() if ":" in url else ""
             if scheme == "data":
                 return self.guard_image(url, super().fetch(url, headers))
             if scheme == "file":
-                path = self.local_path(url)
+                path = self.local_path(self.real_url(url))
                 mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
                 return URLFetcherResponse(url, body=self.read(url, path), headers={"Content-Type": mime})
             if scheme in ("http", "https") and self.allow_network:
@@ -113,15 +123,23 @@ def _fetcher_class() -> type:
     return SandboxFetcher
 
 
-def make_fetcher(roots: Iterable[Path], *, allow_network: bool = False) -> Any:
-    """A `weasyprint.urls.URLFetcher` reading only files under `roots` and, if allowed, http(s)."""
-    return _fetcher_class()(roots, allow_network=allow_network)
+#: The base URL a page is laid out under, whatever folder its guide is in: WeasyPrint names images
+#: in the PDF after their URL, so a real path would make the bytes depend on where the folder lies.
+GUIDE_BASE_URL = "file:///guidepdf-guide/"
+
+
+def make_fetcher(roots: Iterable[Path], *, allow_network: bool = False, guide_dir: Path | None = None) -> Any:
+    """A `weasyprint.urls.URLFetcher` reading only files under `roots` and, if allowed, http(s).
+
+    With `guide_dir`, URLs under `GUIDE_BASE_URL` are read from that folder.
+    """
+    return _fetcher_class()(roots, allow_network=allow_network, guide_dir=guide_dir)
 
 
 def page_fetcher(page: Page) -> Any:
-    """The fetcher for one page: its guide's folder and the theme folders."""
+    """The fetcher for one page: its guide's folder (also as `GUIDE_BASE_URL`) and the theme folders."""
     roots = (page.base_dir, *page.options.theme_roots)
-    return make_fetcher(roots, allow_network=page.options.allow_network)
+    return make_fetcher(roots, allow_network=page.options.allow_network, guide_dir=page.base_dir)
 
 
 def _page_size_css(options: RenderOptions) -> str:
@@ -164,7 +182,86 @@ def _theme_key(options: RenderOptions) -> tuple[Any, ...]:
 def _weasyprint() -> Any:
     import weasyprint
 
+    _steady_fonttools_fallback()
     return weasyprint
+
+
+@functools.cache
+def _steady_fonttools_fallback() -> None:
+    """Without libharfbuzz-subset, subset fonts with fontTools as WeasyPrint would, minus two faults.
+
+    WeasyPrint 70's fallback saves each subset with `head.modified` set to the current time (so two
+    renders a second apart differ), and fontTools decompiles the GSUB and GPOS tables before dropping
+    them (most of a brief's time). The same subset, keeping the font's own timestamp and deleting the
+    dropped layout tables unread, gives bytes that never depend on the clock, about three times faster.
+    """
+    from weasyprint.pdf import fonts
+
+    # Only called when WeasyPrint finds no libharfbuzz-subset (4.1+); the HarfBuzz path is untouched.
+    fonts.Font._fonttools_subset = _fonttools_subset
+
+
+#: Tables WeasyPrint's subsetting drops (besides hinting); deleted before fontTools would parse them.
+_DROPPED_TABLES = ("GSUB", "GPOS", "SVG ")
+
+
+def _fonttools_subset(font: Any, to_unicode: Any, hinting: bool) -> None:
+    """WeasyPrint's `Font._fonttools_subset` with the font's timestamp kept and layout tables unread."""
+    from fontTools import subset
+    from fontTools.ttLib import TTFont, TTLibError
+
+    try:
+        ttfont = TTFont(
+            io.BytesIO(font.file_content), fontNumber=font.index, recalcTimestamp=False, recalcBBoxes=False
+        )
+        if "GPOS" in ttfont and "kern" in ttfont:
+            del ttfont["kern"]  # fontTools drops a legacy kern table when GPOS is there
+        for tag in _DROPPED_TABLES:
+            if tag in ttfont:
+                del ttfont[tag]
+        subrs, hints = _cff_traits(ttfont)
+        options = subset.Options(
+            retain_gids=True,
+            passthrough_tables=True,
+            ignore_missing_glyphs=True,
+            # Desubroutinizing and stripping hints run every charstring through an interpreter; the
+            # bundled fonts are stored flat and hint-free, so that work is skipped for them.
+            hinting=hinting or not hints,
+            desubroutinize=subrs,
+            notdef_outline=bool(font.missing),
+        )
+        options.drop_tables += [tag.strip() for tag in _DROPPED_TABLES]
+        subsetter = subset.Subsetter(options)
+        subsetter.populate(gids=to_unicode)
+        subsetter.subset(ttfont)
+        output = io.BytesIO()
+        ttfont.save(output)
+    except TTLibError:  # as WeasyPrint does: embed the whole font rather than fail the render
+        log.warning("unable to subset font %r with fontTools", font.family)
+        return
+    font.file_content = output.getvalue()
+
+
+#: CFF private-dict entries that only hinting uses (fontTools removes them with the hints).
+_CFF_HINT_KEYS = {
+    "BlueValues", "OtherBlues", "FamilyBlues", "FamilyOtherBlues", "BlueScale", "BlueShift", "BlueFuzz",
+    "StdHW", "StdVW", "StemSnapH", "StemSnapV", "ForceBold", "LanguageGroup", "ExpansionFactor",
+}  # fmt: skip
+
+
+def _cff_traits(ttfont: Any) -> tuple[bool, bool]:
+    """Whether a font may have subroutines and hints: true unless its CFF shows neither."""
+    if "CFF " not in ttfont:
+        return True, True  # TrueType outlines, or CFF2: WeasyPrint's own options
+    cff = ttfont["CFF "].cff
+    subrs = len(cff.GlobalSubrs) > 0
+    hints = False
+    for top in cff.topDictIndex:
+        privates = [fd.Private for fd in top.FDArray] if hasattr(top, "FDArray") else [top.Private]
+        for private in privates:
+            subrs = subrs or len(getattr(private, "Subrs", ())) > 0
+            hints = hints or bool(_CFF_HINT_KEYS & set(private.rawDict))
+    return subrs, hints
 
 
 def warm_up(options: RenderOptions | None = None) -> None:
@@ -253,7 +350,7 @@ def page_to_pdf(page: Page, *, attachments: Iterable[AttachmentSpec] = (), **wri
     fetcher = page_fetcher(page)
     specs = tuple(attachments)
     try:
-        html = weasyprint.HTML(string=page.html, base_url=page.base_dir.as_uri() + "/", url_fetcher=fetcher)
+        html = weasyprint.HTML(string=page.html, base_url=GUIDE_BASE_URL, url_fetcher=fetcher)
         document = html.render(font_config=fonts, stylesheets=sheets)
         if options.max_pages and len(document.pages) > options.max_pages:
             raise RenderError(
@@ -266,7 +363,9 @@ def page_to_pdf(page: Page, *, attachments: Iterable[AttachmentSpec] = (), **wri
             extra["attachments"] = [*make_attachments(specs, fetcher), *extra.get("attachments", ())]
             if "finisher" not in extra:
                 extra["finisher"] = _mark_relationships(specs)
-        pdf = document.write_pdf(pdf_identifier=identifier, **{**pdf_options(options), **extra})
+        written = pdf_options(options)
+        pdf = document.write_pdf(pdf_identifier=identifier, **{**written, **extra})
+        pdf = finish_pdf(pdf, written["pdf_variant"])  # what WeasyPrint leaves that validators reject
     except RenderError:
         raise
     except Exception as exc:  # WeasyPrint raises many kinds; one line is what a user needs

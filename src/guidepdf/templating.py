@@ -28,7 +28,7 @@ from markupsafe import Markup
 from ._version import __version__
 from .breaks import soft_breaks
 from .chart import build_chart
-from .errors import RenderError, TemplateNotFound
+from .errors import GuidepdfError, RenderError, TemplateNotFound
 from .figures import with_body_figures
 from .guide import Guide, slugify
 from .markup import inline_tags, render_body
@@ -128,6 +128,12 @@ class ThemeSandbox(ImmutableSandboxedEnvironment):
         # an attack should stop the render and be named, not pass silently.
         raise SecurityError(f"access to attribute {attribute!r} of {type(obj).__name__!r} object is unsafe")
 
+    def call(__self, __context: jinja2.runtime.Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        owner = getattr(__obj, "__self__", None)
+        if isinstance(owner, str):
+            _check_str_method(owner, getattr(__obj, "__name__", ""), args, kwargs)
+        return super().call(__context, __obj, *args, **kwargs)
+
     def call_binop(self, context: jinja2.runtime.Context, operator: str, left: Any, right: Any) -> Any:
         if operator == "**":
             _check_power(left, right)
@@ -176,6 +182,74 @@ def _check_brace_format(text: str) -> None:
             raise SecurityError(f"format spec {spec!r} is too large or nested for a template")
 
 
+def _check_str_method(text: str, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """Refuse a string method call whose result would be longer than `MAX_BUILT_LENGTH`."""
+    numbers = [a for a in (*args, *kwargs.values()) if isinstance(a, int)]
+    if name in ("ljust", "rjust", "center", "zfill"):
+        estimate = max(numbers, default=0)
+    elif name == "expandtabs":
+        estimate = len(text) * max(numbers, default=8)
+    elif name == "replace" and len(args) >= 2 and isinstance(args[0], str) and isinstance(args[1], str):
+        estimate = len(text) + (text.count(args[0]) if args[0] else len(text) + 1) * len(args[1])
+    elif name == "join" and args and isinstance(args[0], list | tuple):
+        estimate = _joined_length(args[0], len(text))
+    else:
+        return
+    if estimate > MAX_BUILT_LENGTH:
+        raise SecurityError(f"str.{name}() would build {estimate} characters, too many for a template")
+
+
+def _joined_length(items: list[Any] | tuple[Any, ...], separator: int) -> int:
+    return sum(len(i) if isinstance(i, str) else 20 for i in items) + separator * len(items)
+
+
+def _bounded_width(name: str, width: Any) -> None:
+    if isinstance(width, int) and width > MAX_FORMAT_WIDTH:
+        raise SecurityError(f"{name} width {width} is too large for a template")
+
+
+def _center_filter(value: Any, width: int = 80) -> str:
+    """Jinja's `center` filter, with the width bounded."""
+    _bounded_width("center", width)
+    return str(value).center(width)
+
+
+def _indent_filter(value: Any, width: int | str = 4, first: bool = False, blank: bool = False) -> str:
+    """Jinja's `indent` filter, with the indent bounded (a text indent is bounded by its own length)."""
+    _bounded_width("indent", width)
+    result: str = jinja2.filters.do_indent(value, width, first, blank)
+    return result
+
+
+@jinja2.pass_eval_context
+def _join_filter(eval_ctx: jinja2.nodes.EvalContext, value: Any, d: str = "", attribute: Any = None) -> str:
+    """Jinja's `join` filter, refusing a result longer than `MAX_BUILT_LENGTH`."""
+    env = eval_ctx.environment
+    items = list(value) if attribute is None else [env.getattr(item, attribute) for item in value]
+    if _joined_length(items, len(d)) > MAX_BUILT_LENGTH:
+        raise SecurityError("join would build too long a string for a template")
+    result: str = jinja2.filters.do_join(eval_ctx, items, d)
+    return result
+
+
+@jinja2.pass_eval_context
+def _replace_filter(
+    eval_ctx: jinja2.nodes.EvalContext, value: Any, old: str, new: str, count: int | None = None
+) -> str:
+    """Jinja's `replace` filter, refusing a result longer than `MAX_BUILT_LENGTH`."""
+    _check_str_method(str(value), "replace", (str(old), str(new)), {})
+    result: str = jinja2.filters.do_replace(eval_ctx, value, old, new, count)
+    return result
+
+
+def _lipsum(n: int = 5, html: bool = True, min: int = 20, max: int = 100) -> str:
+    """Jinja's `lipsum` global, for at most 100 paragraphs of at most 1,000 words."""
+    if not (isinstance(n, int) and 0 <= n <= 100 and isinstance(max, int) and max <= 1000):
+        raise SecurityError("lipsum: at most 100 paragraphs of at most 1000 words in a template")
+    result: str = jinja2.utils.generate_lorem_ipsum(n, html, min, max)
+    return result
+
+
 def _format_filter(value: Any, *args: Any, **kwargs: Any) -> str:
     """Jinja's `format` filter (printf-style), with widths bounded like the `%` operator."""
     text = str(value)
@@ -219,7 +293,12 @@ def environment(user_dirs: tuple[Path, ...] = ()) -> jinja2.Environment:
         currency_prefix=currency_prefix,
         tags=lambda text: Markup(inline_tags(str(text))) if text else "",
         format=_format_filter,
+        center=_center_filter,
+        indent=_indent_filter,
+        join=_join_filter,
+        replace=_replace_filter,
     )
+    env.globals["lipsum"] = _lipsum
     env.globals["guidepdf_version"] = __version__
     env.globals["chart_data"] = build_chart
     return env
@@ -271,6 +350,8 @@ def render_template(name: str, context: dict[str, Any], options: RenderOptions) 
         raise TemplateNotFound(f"template {name!r}: {missing} not found in: {', '.join(searched)}") from None
     except jinja2.TemplateSyntaxError as exc:
         raise RenderError(f"{exc.filename or exc.name or name}: line {exc.lineno}: {exc.message}") from None
+    except GuidepdfError:  # a time limit, or a filter's own one-line error: already says what happened
+        raise
     except SecurityError as exc:
         raise RenderError(f"{_where(exc, name)}: refused by the template sandbox: {_one_line(exc)}") from None
     except jinja2.TemplateError as exc:

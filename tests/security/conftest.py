@@ -53,6 +53,19 @@ def cli(*args: str | Path, cwd: Path | None = None) -> Run:
     return Run(result.exit_code, result.stdout, result.stderr)
 
 
+def render_batch(*inputs: str | Path, out: Path) -> Run:
+    """`guidepdf render INPUT... -o out` in one process, checked for tracebacks."""
+    run = cli("render", *inputs, "-o", out, "--as-of", AS_OF, "-j", "1")
+    no_traceback(run)
+    return run
+
+
+def error_line(run: Run, path: Path, after: str = "") -> str:
+    """The one `error:` line about `path` (starting with `after` once the path is named)."""
+    [line] = [e for e in run.errors if e.startswith(f"error: {path}: {after}")]
+    return line
+
+
 def cli_process(*args: str | Path, cwd: Path | None = None, timeout: float = 120) -> Run:
     """Run guidepdf as its own process, with a time limit: a FIFO or /dev/zero must not hang it."""
     done = subprocess.run(

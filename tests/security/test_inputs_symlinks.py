@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pikepdf
 import pytest
 
 from .conftest import (
@@ -13,9 +14,11 @@ from .conftest import (
     SECRET,
     cli,
     cli_process,
+    error_line,
     no_traceback,
     pdfs,
     readable_text,
+    render_batch,
     write_guide,
 )
 
@@ -35,11 +38,10 @@ def test_symlinks_out_of_a_folder_are_refused_and_the_rest_renders(
     monkeypatch.setenv("GUIDEPDF_SMTP_PASSWORD", SECRET)  # what /proc/self/environ would mail
     plant_links(folder, secret_file)
     out = tmp_path / "out"
-    run = cli("render", folder, "-o", out, "--as-of", AS_OF, "-j", "1")
-    no_traceback(run)
+    run = render_batch(folder, out=out)
     assert run.code == 1
     for name in ("env.md", "id_rsa.md", "passwd.md", "sub/up.md"):
-        [line] = [e for e in run.errors if e.startswith(f"error: {folder / name}: ")]
+        line = error_line(run, folder / name)
         assert f"links outside {folder}" in line and "not read" in line
     assert [p.name for p in pdfs(out)] == [GOOD_PDF]
     seen = readable_text(out / GOOD_PDF)
@@ -117,3 +119,48 @@ def test_a_sparse_guide_is_refused_by_a_bounded_read(folder: Path, tmp_path: Pat
     assert run.code == 1 and "Traceback" not in run.stderr
     assert run.errors == [f"error: {huge}: file is 50,000,000,000 bytes, over the 5,000,000-byte limit"]
     assert [p.name for p in pdfs(tmp_path / "out")] == [GOOD_PDF]
+
+
+def test_preview_of_a_pdf_that_is_a_device_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "zero.pdf").symlink_to("/dev/zero")
+    run = cli_process("preview", tmp_path / "zero.pdf", "-o", tmp_path / "page.png", timeout=60)
+    assert "Traceback" not in run.stderr
+    assert run.errors == [f"error: {tmp_path / 'zero.pdf'}: cannot read: a system file (/dev/zero), not data"]
+    assert not (tmp_path / "page.png").exists()
+
+
+def test_a_looping_folder_link_selects_each_guide_once(folder: Path, tmp_path: Path) -> None:
+    (folder / "loop").symlink_to(".", target_is_directory=True)
+    out = tmp_path / "out"
+    run = render_batch(f"{folder}/**/*.md", out=out)
+    assert run.code == 0, run.stderr
+    assert "two guides want" not in run.stderr
+    assert [p.name for p in pdfs(out)] == [GOOD_PDF]
+
+
+def test_an_svg_in_the_folder_cannot_pull_in_a_file_outside(tmp_path: Path) -> None:
+    from PIL import Image
+
+    Image.new("RGB", (31, 17), "red").save(tmp_path / "secret.png")
+    folder = tmp_path / "guides"
+    folder.mkdir()
+    (folder / "diagram.svg").write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"'
+        ' width="200" height="100"><rect width="200" height="100" fill="navy"/>'
+        f'<image href="file://{tmp_path}/secret.png" width="31" height="17"/>'
+        '<image xlink:href="../secret.png" x="40" width="31" height="17"/></svg>',
+        encoding="utf-8",
+    )
+    guide = write_guide(folder / "svg.md", "# Diagram\n\n![diagram](diagram.svg)\n\nAfter the diagram.\n")
+    out = tmp_path / "out"
+    run = render_batch(guide, out=out)
+    assert run.code == 0, run.stderr
+    pdf = out / "acme-engineer.pdf"
+    assert "After the diagram." in readable_text(pdf)
+    with pikepdf.Pdf.open(pdf) as document:
+        images = [
+            obj
+            for obj in document.objects
+            if isinstance(obj, pikepdf.Stream) and obj.get("/Subtype") == "/Image"
+        ]
+    assert images == []  # neither copy of secret.png was read

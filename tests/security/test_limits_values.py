@@ -11,7 +11,18 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import AS_OF, GOOD, GOOD_PDF, cli, no_traceback, pdfs, readable_text, write_guide
+from .conftest import (
+    AS_OF,
+    GOOD,
+    GOOD_PDF,
+    cli,
+    error_line,
+    no_traceback,
+    pdfs,
+    readable_text,
+    render_batch,
+    write_guide,
+)
 
 
 def test_huge_numbers_are_one_line_each(folder: Path, tmp_path: Path) -> None:
@@ -22,11 +33,10 @@ def test_huge_numbers_are_one_line_each(folder: Path, tmp_path: Path) -> None:
     write_guide(folder / "inf.md", **{region: ".inf"})
     write_guide(folder / "extra.md", company="extra", lucky_number="7" * 5000)  # unknown field: kept as text
     out = tmp_path / "out"
-    run = cli("render", folder, "-o", out, "--as-of", AS_OF, "-j", "1")
-    no_traceback(run)
+    run = render_batch(folder, out=out)
     assert run.code == 1
     for name in ("digits.md", "thousands.md", "e300.md", "inf.md"):
-        [line] = [e for e in run.errors if e.startswith(f"error: {folder / name}: line 7: ")]
+        line = error_line(run, folder / name, "line 7: ")
         assert "compensation[0].base_low: expected a number" in line and len(line) < 300
     assert sorted(p.name for p in pdfs(out)) == ["extra-engineer.pdf", GOOD_PDF]
     assert "7" * 5000 in readable_text(out / "extra-engineer.pdf")  # the front matter as JSON, intact

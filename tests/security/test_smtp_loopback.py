@@ -156,6 +156,31 @@ def test_localhost_and_127_0_0_1_get_the_password(
     assert len(box.logins) == 2
 
 
+def test_ipv6_loopback_gets_the_password(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+            port = int(probe.getsockname()[1])
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    box = Box()
+    controller = Controller(
+        box,
+        hostname="::1",
+        port=port,
+        authenticator=box.authenticate,
+        auth_required=True,
+        auth_require_tls=False,
+    )
+    controller.start()
+    try:
+        code, output = send(tmp_path, f"[::1]:{port}", monkeypatch)
+    finally:
+        controller.stop()
+    assert code == 0, output
+    assert box.logins == [(b"coach", b"s3cret")]
+
+
 def listening_pair(
     family: int, listen: str, connect: str
 ) -> tuple[socket.socket, socket.socket, socket.socket]:
