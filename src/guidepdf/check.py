@@ -320,7 +320,13 @@ class _GuideCheck:
                 )
                 yield self.finding(where, "warning", "body-only", message)
                 continue
-            if comp.currency and row.currency and comp.currency != row.currency:
+            # An invalid code is reported on its own (`currency`); comparing it would say it twice.
+            if (
+                comp.currency
+                and is_currency(comp.currency)
+                and row.currency
+                and comp.currency != row.currency
+            ):
                 message = (
                     f"currency {comp.currency} disagrees with the body's {row.currency} (line {row.line})"
                 )
