@@ -235,7 +235,7 @@ def run_watch(inputs: tuple[str, ...], out: Path, options: Any, fmt: str, single
             pdf.warm_up(build_options(**flags).pinned())
 
     def build() -> Any:
-        paths = list(expand_inputs(inputs).paths)  # new guides in a watched folder join in
+        paths = list(expand_inputs(inputs, flags.get("exclude", ())).paths)  # new guides join in
         if not paths:
             return "no guides selected: " + ", ".join(inputs)
         try:  # the configuration file is watched too: read it again, and survive a broken edit
@@ -435,7 +435,7 @@ def render(
     out = output or load_config().output or Path("out")
     check_output(out, folder=not single)
     if theme.get("watch"):
-        return run_watch(inputs, out, options, fmt, single, jobs=jobs, **theme)
+        return run_watch(inputs, out, options, fmt, single, jobs=jobs, exclude=exclude, **theme)
     with batch_progress(len(selection.paths), "Rendering", quiet=quiet) as progress:
         result = render_batch(
             list(selection.paths),
