@@ -262,7 +262,7 @@ class _Loader(yaml.SafeLoader):
         # Python refuses to parse ints of thousands of digits; such a "number" stays text, so the
         # field check reports it on one line instead of a ValueError escaping.
         try:
-            return super().construct_yaml_int(node)
+            return yaml.constructor.SafeConstructor.construct_yaml_int(self, node)
         except ValueError:
             return self.construct_scalar(node)
 
@@ -277,8 +277,10 @@ if getattr(yaml, "__with_libyaml__", False):
         """The same safe constructor on libyaml's parser: about ten times faster on long front matter."""
 
         construct_yaml_timestamp = _Loader.construct_yaml_timestamp
+        construct_yaml_int = _Loader.construct_yaml_int
 
     _CLoader.add_constructor("tag:yaml.org,2002:timestamp", _CLoader.construct_yaml_timestamp)
+    _CLoader.add_constructor("tag:yaml.org,2002:int", _CLoader.construct_yaml_int)
     _FastLoader = _CLoader
 
 
