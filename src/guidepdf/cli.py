@@ -511,6 +511,13 @@ def packet(
     from .packet import CACHE_DIR, make_grouped_packets, make_packet
 
     selection = select_guides(inputs, purpose=" for the packet", exclude=exclude)
+    written: list[Path] = []
+
+    def write_packet(path: Path, result: Any) -> None:
+        atomic_write(path, result.pdf)
+        written.append(path)
+        click.echo(f"{path}: {len(result.sources)} guides, {result.pages} pages", err=True)
+
     theme.pop("watch", None)
     options = build_options(**theme)
     run: dict[str, Any] = {"jobs": jobs, "scheduler": scheduler, "timeout": timeout or None}
@@ -532,6 +539,7 @@ def packet(
                 cache_dir=folder / CACHE_DIR,
                 batch_dir=folder,
                 progress=progress,
+                write=write_packet,  # each packet is written as soon as it is joined, then let go
                 **run,
             )
         else:
@@ -551,6 +559,8 @@ def packet(
                 **run,
             )
             made, failed = [(target, result)], []
+            if result.pdf is not None:
+                write_packet(target, result)
     errors = {item.source: item.error for item in failed}
     for _, result in made:
         report_comparison(result.comparison)
@@ -559,13 +569,6 @@ def packet(
             say(f"warning: {source}: not fetched: {url}")
     for error in errors.values():
         say(f"error: {error}")
-    written = 0
-    for path, result in made:
-        if result.pdf is None:
-            continue
-        atomic_write(path, result.pdf)
-        written += 1
-        click.echo(f"{path}: {len(result.sources)} guides, {result.pages} pages", err=True)
     if not written:
         click.echo("error: no packet written: no guide could be used", err=True)
     if errors or selection.missing or selection.refused or not written:

@@ -9,6 +9,7 @@ import os
 import stat
 import tempfile
 from pathlib import Path
+from typing import BinaryIO
 
 from .errors import OutputError
 
@@ -69,17 +70,23 @@ def _write(path: Path, payload: bytes) -> None:
         raise
 
 
+def open_own_file(path: Path | str) -> BinaryIO:
+    """A regular file at `path` opened for reading, never through a final symlink (see `read_own_file`)."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    handle = os.fdopen(os.open(path, flags), "rb")
+    if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+        handle.close()
+        raise OSError(errno.EINVAL, "not a regular file", str(path))
+    return handle
+
+
 def read_own_file(path: Path | str, limit: int) -> bytes:
     """The bytes of a regular file at `path`, read at most `limit` bytes, never through a final symlink.
 
     For state guidepdf wrote itself (outputs, manifest, cache, send log): a symlink, FIFO, device or
     oversized file there was not written by guidepdf, so it raises OSError instead of being read.
     """
-    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-    fd = os.open(path, flags)
-    with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-            raise OSError(errno.EINVAL, "not a regular file", str(path))
+    with open_own_file(path) as handle:
         data = handle.read(limit + 1)
     if len(data) > limit:
         raise OSError(errno.EFBIG, f"larger than {limit} bytes", str(path))

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from ._version import __version__
 from .batch import ItemResult, Status, read_manifest
@@ -31,7 +31,7 @@ from .fontshare import share_fonts
 from .guide import MAX_BYTES, Guide, load_guide, slugify
 from .inputs import plan_names
 from .options import RenderOptions
-from .output import atomic_write, read_own_file
+from .output import atomic_write, open_own_file, read_own_file
 from .rates import MONEY_FIELDS, Rates, comparison_note, sort_by_money
 from .reading import read_limited
 from .tasks import (
@@ -213,30 +213,46 @@ class _PartCache:
                         pages if isinstance(pages, int) else None,
                     )
 
-    def get(self, key: str) -> tuple[bytes, int | None] | None:
-        """A brief's bytes and, when known without reading the PDF, its page count."""
+    def open(self, key: str) -> tuple[BinaryIO, int | None] | None:
+        """A brief's file, open and checked against its recorded sha256 (through the same handle, so it
+        cannot be swapped after the check), and its page count when known; None on a miss."""
         found = self.batch.get(key)
         if found is not None:
-            with contextlib.suppress(OSError):
-                data = read_own_file(found[0], MAX_PART_BYTES)
-                if hashlib.sha256(data).hexdigest() == found[1]:
-                    return data, found[2]
+            opened = _open_checked(found[0], found[1])
+            if opened is not None:
+                return opened, found[2]
         if self.folder is None or not _CACHE_NAME_RE.match(f"{key}.pdf"):
             return None
         path = self.folder / f"{key}.pdf"
         try:
             record = json.loads(read_own_file(self.folder / f"{key}.json", 4096))
-            data = read_own_file(path, MAX_PART_BYTES)
-            if not isinstance(record, dict) or hashlib.sha256(data).hexdigest() != record.get("sha256"):
-                return None  # damaged or replaced since it was cached: a miss, rendered again
-            pages = _count_pages(data)
+        except (OSError, ValueError, RecursionError):
+            return None
+        if not isinstance(record, dict) or not isinstance(record.get("sha256"), str):
+            return None
+        handle = _open_checked(path, record["sha256"])
+        if handle is None:
+            return None  # damaged or replaced since it was cached: a miss, rendered again
+        pages = record.get("pages")
+        with contextlib.suppress(OSError):
             for used in (path, self.folder / f"{key}.json"):
                 os.utime(used, follow_symlinks=False)  # recently used: kept by prune()
-            return data, pages
-        except (OSError, ValueError, RenderError, RecursionError):
+        return handle, pages if isinstance(pages, int) else None
+
+    def get(self, key: str) -> tuple[bytes, int | None] | None:
+        """A brief's bytes and its page count, or None on a miss."""
+        opened = self.open(key)
+        if opened is None:
+            return None
+        handle, pages = opened
+        with handle:
+            data = handle.read()
+        try:
+            return data, pages if pages is not None else _count_pages(data)
+        except RenderError:
             return None
 
-    def put(self, key: str, data: bytes) -> bool:
+    def put(self, key: str, data: bytes, pages: int | None = None) -> bool:
         """Keep `data` under `key`; False when the cache folder cannot be used or written."""
         if self.folder is None or not _CACHE_NAME_RE.match(f"{key}.pdf"):
             return False
@@ -245,14 +261,17 @@ class _PartCache:
             if not _usable_folder(self.folder):
                 return False
             atomic_write(self.folder / f"{key}.pdf", data)
-            record = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+            record = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data), "pages": pages}
             atomic_write(self.folder / f"{key}.json", json.dumps(record) + "\n")
             return True
         return False
 
     def has(self, key: str) -> bool:
-        """True when `get(key)` would find a sound brief (it reads and checks the file)."""
-        return self.get(key) is not None
+        """True when `open(key)` would find a sound brief (it reads and checks the file)."""
+        opened = self.open(key)
+        if opened is not None:
+            opened[0].close()
+        return opened is not None
 
     def prune(self) -> None:
         if self.folder is None or not _usable_folder(self.folder) or not self.folder.is_dir():
@@ -267,6 +286,26 @@ class _PartCache:
                     path.unlink()
 
 
+def _open_checked(path: Path, sha256: str) -> BinaryIO | None:
+    """`path` opened (a regular file, not through a link) if its bytes hash to `sha256`, else None."""
+    try:
+        handle = open_own_file(path)
+    except OSError:
+        return None
+    digest = hashlib.sha256()
+    size = 0
+    for block in iter(lambda: handle.read(1 << 20), b""):
+        size += len(block)
+        if size > MAX_PART_BYTES:
+            break
+        digest.update(block)
+    if size > MAX_PART_BYTES or digest.hexdigest() != sha256:
+        handle.close()
+        return None
+    handle.seek(0)
+    return handle
+
+
 def _usable_folder(folder: Path) -> bool:
     """True when `folder` is missing (it will be made) or a real folder, not a link or a file."""
     try:
@@ -277,6 +316,19 @@ def _usable_folder(folder: Path) -> bool:
         return False
 
 
+@dataclass(frozen=True)
+class _Part:
+    """A guide's brief for a packet: its render key where the cache (or a batch) holds it on disk,
+    else its bytes; its page count; or the error that kept it from being rendered."""
+
+    source: str
+    key: str | None = None
+    data: bytes | None = None
+    pages: int = 0
+    refused: tuple[str, ...] = ()
+    error: str | None = None
+
+
 def render_parts(
     guides: Sequence[Guide],
     options: RenderOptions,
@@ -285,17 +337,23 @@ def render_parts(
     *,
     timeout: float | None,
     progress: Callable[[ItemResult], None] | None = None,
-) -> tuple[list[TaskResult], set[int]]:
-    """Each guide's brief in order, and the indexes of those reused (from a batch or the cache)."""
+) -> tuple[list[_Part], set[int]]:
+    """Each guide's brief in order, and the indexes of those reused (from a batch or the cache).
+
+    A brief that is (or now goes) on disk is not kept in memory: the join reads it from there.
+    """
     theme = collect_theme(options)
-    results: list[TaskResult | None] = [None] * len(guides)
+    parts: list[_Part | None] = [None] * len(guides)
     reused: set[int] = set()
     todo: list[tuple[int, RenderTask, str]] = []
     for i, guide in enumerate(guides):
         task, key = part_task(guide, options, theme, remote=workers.remote, timeout=timeout)
-        cached = cache.get(key)
-        if cached is not None:
-            results[i] = TaskResult(task.source, data=cached[0], pages=cached[1])
+        opened = cache.open(key)
+        if opened is not None:
+            handle, pages = opened
+            with handle, contextlib.suppress(RenderError):
+                parts[i] = _Part(task.source, key=key, pages=pages or _count_pages_in(handle))
+        if parts[i] is not None:
             reused.add(i)
             if progress:
                 progress(ItemResult(task.source, None, Status.SKIPPED))
@@ -304,19 +362,22 @@ def render_parts(
 
     def finished(n: int, result: TaskResult) -> None:
         index, _, key = todo[n]
-        results[index] = result
-        if result.data is not None:
-            cache.put(key, result.data)
+        if result.error is not None or result.data is None:
+            parts[index] = _Part(result.source, error=result.error or f"{result.source}: not rendered")
+        else:
+            pages = result.pages or _count_pages(result.data)
+            kept = cache.put(key, result.data, pages)
+            data = None if kept else result.data
+            parts[index] = _Part(result.source, key if kept else None, data, pages, result.refused)
         if progress:
             status = Status.FAILED if result.error else Status.RENDERED
             progress(ItemResult(result.source, None, status, error=result.error))
 
     workers.run(run_render, [task for _, task, _ in todo], theme, finished)
-    done = [
-        r if r is not None else TaskResult(g.path.name, error="not rendered")
-        for r, g in zip(results, guides, strict=True)
-    ]
-    return done, reused
+    return [
+        p if p is not None else _Part(g.path.name, error=f"{g.path.name}: not rendered")
+        for p, g in zip(parts, guides, strict=True)
+    ], reused
 
 
 def part_task(
@@ -469,19 +530,27 @@ def folios_html(title: str, pages: int, options: RenderOptions) -> str:
 # -- joining -----------------------------------------------------------------------------------------
 
 
-def join_packet(title: str, front: bytes, folios: bytes, parts: Sequence[tuple[Guide, bytes]]) -> bytes:
+def join_packet(
+    title: str,
+    front: bytes,
+    folios: bytes,
+    parts: Sequence[tuple[Guide, _Part]],
+    cache: _PartCache | None = None,
+) -> bytes:
     """Front matter and parts as one tagged PDF: stamped page numbers, live links, bookmarks, page labels
     and one structure tree holding every part's, in page order.
 
-    qpdf (through pikepdf) copies the parts' pages and structure elements. It would read the copied
-    streams from their sources only when the packet is written; instead each part's streams are taken
-    over as soon as it is joined, so that the part can be closed and memory stays near the size of
-    the joined file rather than the joined file plus every part.
+    qpdf (through pikepdf) copies the parts' pages and structure elements, and reads the copied
+    streams from their sources only when the packet is written. A part on disk (in `cache`, or a
+    batch's output) therefore stays open, unread, until then: memory holds the joined file's objects,
+    not its page contents, however many guides it has. A part held as bytes has its streams taken
+    over as soon as it is joined, so that its bytes can go.
     """
     import pikepdf
     from pikepdf import Array, Dictionary, Name, Pdf, String
 
-    # The front matter and the page numbers stay open until the packet is written; parts do not.
+    lazy = _lazy_parts(parts, cache)
+    # The front matter, the page numbers and the parts on disk stay open until the packet is written.
     with contextlib.ExitStack() as opened:
         out = opened.enter_context(Pdf.new())
         structure = _Structure(out)
@@ -491,8 +560,14 @@ def join_packet(title: str, front: bytes, folios: bytes, parts: Sequence[tuple[G
         front_pages = len(out.pages)
         firsts: list[int] = []
         outline: list[pikepdf.OutlineItem] = []
-        for guide, data in parts:
-            with _open(data, str(guide.path)) as source:
+        for index, (guide, part) in enumerate(parts):
+            handle = lazy.get(index)
+            if handle is not None:
+                opened.enter_context(handle)
+                source_cm: Any = contextlib.nullcontext(opened.enter_context(_open_file(handle, guide)))
+            else:
+                source_cm = _open(part.data or _read_part(part, cache, guide), str(guide.path))
+            with source_cm as source:
                 first = len(out.pages)
                 firsts.append(first)
                 out.pages.extend(source.pages)
@@ -504,7 +579,8 @@ def join_packet(title: str, front: bytes, folios: bytes, parts: Sequence[tuple[G
                 top.children.extend(_copy_outline(_part_sections(source), pages, first))
                 outline.append(top)
                 structure.add(source, first)
-                _take_streams(out.pages[first:])
+                if handle is None:
+                    _take_streams(out.pages[first:])
         guide_pages = len(out.pages) - front_pages
         folio_pdf = opened.enter_context(_open(folios, f"{title}: page numbers"))
         if len(folio_pdf.pages) != guide_pages:
@@ -591,6 +667,52 @@ def _take_streams(pages: Sequence[Any]) -> None:
             todo.extend(value for key, value in obj.items() if key not in ("/Parent", "/P"))
         elif isinstance(obj, Array):
             todo.extend(obj)
+
+
+def _lazy_parts(parts: Sequence[tuple[Guide, _Part]], cache: _PartCache | None) -> dict[int, BinaryIO]:
+    """The parts to read from disk while writing, open and checked: as many as file handles allow."""
+    if cache is None:
+        return {}
+    on_disk = [i for i, (_, part) in enumerate(parts) if part.key is not None and part.data is None]
+    room = _raise_file_limit(len(on_disk) + 64) - 64
+    found: dict[int, BinaryIO] = {}
+    for index in on_disk[: max(0, room)]:
+        opened = cache.open(parts[index][1].key or "")
+        if opened is not None:
+            found[index] = opened[0]
+    return found
+
+
+def _raise_file_limit(wanted: int) -> int:
+    """Raise this process's open-file limit towards `wanted` (up to the hard limit); the limit now."""
+    try:
+        import resource
+    except ImportError:  # not on POSIX: the usual limits are generous
+        return wanted
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+    return wanted if soft == resource.RLIM_INFINITY else soft
+
+
+def _read_part(part: _Part, cache: _PartCache | None, guide: Guide) -> bytes:
+    """A part's bytes from the cache, when it could not be kept open (or there is no handle to spare)."""
+    found = cache.get(part.key) if cache is not None and part.key is not None else None
+    if found is None:
+        raise RenderError(f"{guide.path}: its brief left the cache before the packet was joined")
+    return found[0]
+
+
+def _open_file(handle: BinaryIO, guide: Guide) -> Any:
+    import pikepdf
+
+    try:
+        return pikepdf.Pdf.open(handle, attempt_recovery=False)
+    except pikepdf.PdfError as exc:
+        raise RenderError(f"{guide.path}: not a readable PDF: {exc}") from None
 
 
 def _open(data: bytes, what: str) -> Any:
@@ -830,10 +952,13 @@ def make_packets(
     timeout: float | None = DEFAULT_TIMEOUT,
     progress: Callable[[ItemResult], None] | None = None,
     compare: tuple[str, Rates | None] | None = None,
+    on_packet: Callable[[int, PacketResult], None] | None = None,
 ) -> list[PacketResult]:
     """One packet per (title, guides) group; all parts and front matter rendered on one set of workers.
 
-    `compare` (a money field and the rates) makes each overview say how pay was compared.
+    `compare` (a money field and the rates) makes each overview say how pay was compared. With
+    `on_packet`, each packet is handed over (group index, result) as soon as it is joined and its
+    bytes are then let go: the results returned carry no PDF, and memory holds one packet at a time.
 
     A brief already in `batch_dir` (a `guidepdf render` output folder) or `cache_dir` with the same
     render key is reused; briefs rendered here are kept in `cache_dir` for next time.
@@ -863,18 +988,17 @@ def make_packets(
             failed: list[ItemResult] = []
             refused: list[tuple[str, str]] = []
             entries: list[_Entry] = []
-            parts: list[tuple[Guide, bytes]] = []
+            parts: list[tuple[Guide, _Part]] = []
             start = 1
             for guide in guides:
-                result = by_path[guide.path.resolve()]
-                refused += [(str(guide.path), url) for url in result.refused]
-                if result.error is not None or result.data is None:
-                    failed.append(ItemResult(str(guide.path), None, Status.FAILED, error=result.error))
+                part = by_path[guide.path.resolve()]
+                refused += [(str(guide.path), url) for url in part.refused]
+                if part.error is not None:
+                    failed.append(ItemResult(str(guide.path), None, Status.FAILED, error=part.error))
                     continue
-                pages = result.pages or _count_pages(result.data)
-                entries.append(_Entry(len(entries), guide, start, pages))
-                parts.append((guide, result.data))
-                start += pages
+                entries.append(_Entry(len(entries), guide, start, part.pages))
+                parts.append((guide, part))
+                start += part.pages
             note = comparison_note([e.guide for e in entries], *compare) if compare else None
             plans.append((title, entries, parts, failed, refused, note))
             if entries:
@@ -901,21 +1025,23 @@ def make_packets(
         for extra in (front, folios):
             if extra.error or extra.data is None:
                 raise RenderError(extra.error or f"{title}: front matter failed")
-        pdf = join_packet(title, front.data or b"", folios.data or b"", parts)
-        results.append(
-            PacketResult(
-                title=title,
-                pdf=pdf,
-                sources=tuple(str(e.guide.path) for e in entries),
-                starts=tuple(e.start for e in entries),
-                pages=(front.pages or 0) + sum(e.pages for e in entries),
-                failed=tuple(failed),
-                refused=tuple(refused),
-                seconds=time.monotonic() - started,
-                reused=tuple(str(e.guide.path) for e in entries if e.guide.path.resolve() in reused),
-                comparison=note,
-            )
+        pdf = join_packet(title, front.data or b"", folios.data or b"", parts, cache)
+        result = PacketResult(
+            title=title,
+            pdf=pdf,
+            sources=tuple(str(e.guide.path) for e in entries),
+            starts=tuple(e.start for e in entries),
+            pages=(front.pages or 0) + sum(e.pages for e in entries),
+            failed=tuple(failed),
+            refused=tuple(refused),
+            seconds=time.monotonic() - started,
+            reused=tuple(str(e.guide.path) for e in entries if e.guide.path.resolve() in reused),
+            comparison=note,
         )
+        if on_packet is not None:
+            on_packet(len(results), result)
+            result = replace(result, pdf=None)
+        results.append(result)
     return results
 
 
@@ -923,6 +1049,17 @@ def _count_pages(data: bytes) -> int:
     from .preview import page_count
 
     return page_count(data)
+
+
+def _count_pages_in(handle: BinaryIO) -> int:
+    """The page count of an open PDF file, reading only its structure."""
+    import pikepdf
+
+    try:
+        with pikepdf.Pdf.open(handle, attempt_recovery=False) as document:
+            return len(document.pages)
+    except (pikepdf.PdfError, ValueError, OSError) as exc:
+        raise RenderError(f"not a readable PDF: {exc}") from None
 
 
 def _load_sorted(
@@ -978,9 +1115,13 @@ def make_grouped_packets(
     title: str | None = None,
     sort: str | None = None,
     rates: Rates | None = None,
+    write: Callable[[Path, PacketResult], None] | None = None,
     **run: Any,
 ) -> tuple[list[tuple[Path, PacketResult]], list[ItemResult]]:
-    """One packet per value of `group_by`, named after the value, for writing into `out_dir`."""
+    """One packet per value of `group_by`, named after the value, for writing into `out_dir`.
+
+    With `write`, each packet is written as soon as it is joined and released (see `make_packets`).
+    """
     guides, failed = _load_sorted(inputs, sort, rates)
     groups = group_guides(guides, group_by) if guides else {}
     labels = sorted(groups, key=lambda v: (v == "", v.casefold()))
@@ -993,7 +1134,14 @@ def make_grouped_packets(
         )
         for label in labels
     ]
-    results = make_packets(titled, options, compare=_compare(sort, rates), **run) if titled else []
+
+    def hand_over(index: int, result: PacketResult) -> None:
+        if write is not None:
+            write(out_dir / names[index], result)
+
+    on_packet = hand_over if write is not None else None
+    compare = _compare(sort, rates)
+    results = make_packets(titled, options, compare=compare, on_packet=on_packet, **run) if titled else []
     return [(out_dir / name, r) for name, r in zip(names, results, strict=True)], failed
 
 
