@@ -21,6 +21,7 @@ from .inputs import plan_names
 from .options import RenderOptions
 from .output import atomic_write, read_own_file
 from .reading import read_limited
+from .statekey import sign, signed
 from .tasks import (
     RenderTask,
     TaskResult,
@@ -174,8 +175,9 @@ def read_manifest(out: Path) -> dict[str, dict[str, Any]]:
     """The previous manifest's rows by output file name; empty when missing or unreadable.
 
     The manifest is state anyone could have edited: it is read only as a regular file (not through a
-    link), and a row with a wrong type, a missing field or an output name that is not a plain file
-    name of the folder is dropped, which costs at most a render.
+    link), and a row with a wrong type, a missing field, an output name that is not a plain file name
+    of the folder, or no valid signature of this user's (see `statekey`) is dropped, which costs at
+    most a render.
     """
     try:
         data = json.loads(read_own_file(out / MANIFEST, MAX_MANIFEST_BYTES).decode("utf-8"))
@@ -187,9 +189,17 @@ def read_manifest(out: Path) -> dict[str, dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
     for row in rows:
         name = _row_name(row)
-        if name is not None:
+        if name is not None and signed(_signed_fields(row), row.get("mac")):
             found[name] = row
     return found
+
+
+def _signed_fields(row: dict[str, Any]) -> dict[str, Any]:
+    """What a row's signature covers: which file it is, what it holds, and what it was made from."""
+    return {
+        field: row.get(field)
+        for field in ("output", "source_path", "status", "sha256", "bytes", "pages", "key")
+    }
 
 
 def _row_name(row: Any) -> str | None:
@@ -226,6 +236,7 @@ def manifest_row(item: ItemResult) -> dict[str, Any]:
     row = asdict(item)
     row.pop("refused")
     row["source_path"] = str(Path(item.source).resolve())
+    row["mac"] = sign(_signed_fields(row))
     return row
 
 

@@ -34,6 +34,7 @@ from .options import RenderOptions
 from .output import atomic_write, open_own_file, read_own_file
 from .rates import MONEY_FIELDS, Rates, comparison_note, sort_by_money
 from .reading import read_limited
+from .statekey import sign, signed
 from .tasks import (
     PageTask,
     RenderTask,
@@ -230,6 +231,8 @@ class _PartCache:
             return None
         if not isinstance(record, dict) or not isinstance(record.get("sha256"), str):
             return None
+        if not signed(_record_fields(key, record), record.get("mac")):
+            return None  # not a record this user's runs wrote: a miss, rendered again
         handle = _open_checked(path, record["sha256"])
         if handle is None:
             return None  # damaged or replaced since it was cached: a miss, rendered again
@@ -261,7 +264,12 @@ class _PartCache:
             if not _usable_folder(self.folder):
                 return False
             atomic_write(self.folder / f"{key}.pdf", data)
-            record = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data), "pages": pages}
+            record: dict[str, Any] = {
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "bytes": len(data),
+                "pages": pages,
+            }
+            record["mac"] = sign(_record_fields(key, record))
             atomic_write(self.folder / f"{key}.json", json.dumps(record) + "\n")
             return True
         return False
@@ -284,6 +292,16 @@ class _PartCache:
                 info = path.lstat()
                 if stat.S_ISREG(info.st_mode) and info.st_mtime < cutoff:
                     path.unlink()
+
+
+def _record_fields(key: str, record: dict[str, Any]) -> dict[str, Any]:
+    """What a cache record's signature covers: the render key it stands for and the file it vouches for."""
+    return {
+        "key": key,
+        "sha256": record.get("sha256"),
+        "bytes": record.get("bytes"),
+        "pages": record.get("pages"),
+    }
 
 
 def _open_checked(path: Path, sha256: str) -> BinaryIO | None:
