@@ -196,10 +196,10 @@ def read_manifest(out: Path) -> dict[str, dict[str, Any]]:
 
 def _signed_fields(row: dict[str, Any]) -> dict[str, Any]:
     """What a row's signature covers: which file it is, what it holds, and what it was made from."""
-    return {
-        field: row.get(field)
-        for field in ("output", "source_path", "status", "sha256", "bytes", "pages", "key")
-    }
+    fields = {field: row.get(field) for field in ("source_path", "status", "sha256", "bytes", "pages", "key")}
+    # The file's name, not its path: a row speaks for a file of its folder, and folders move.
+    fields["output"] = Path(str(row.get("output") or "")).name
+    return fields
 
 
 def _row_name(row: Any) -> str | None:
@@ -236,6 +236,11 @@ def manifest_row(item: ItemResult) -> dict[str, Any]:
     row = asdict(item)
     row.pop("refused")
     row["source_path"] = str(Path(item.source).resolve())
+    return sign_row(row)
+
+
+def sign_row(row: dict[str, Any]) -> dict[str, Any]:
+    """`row` with this user's signature (`mac`), without which `read_manifest` ignores it."""
     row["mac"] = sign(_signed_fields(row))
     return row
 

@@ -16,6 +16,8 @@ from typing import Any
 #: `pikepdf.Pdf.save` options for every file guidepdf writes: the file ID is a hash of the content,
 #: so the same input gives the same bytes.
 SAVE_OPTIONS: dict[str, Any] = {"deterministic_id": True, "preserve_pdfa": True}
+#: How many times a file with object streams is written again, shifted, to get no stream ending in CR.
+PAD_TRIES = 12
 
 
 def finish_pdf(data: bytes, variant: str | None) -> bytes:
@@ -39,6 +41,10 @@ def save(pdf: Any, **options: Any) -> bytes:
     """
     import pikepdf
 
+    # Streams are written as they are encoded: qpdf would otherwise undo the ASCII85 a part's rare
+    # CR-ending stream was wrapped in, compress it again, and bring the carriage return back.
+    options = {"stream_decode_level": pikepdf.StreamDecodeLevel.none, **options}
+    _wrap_streams_ending_in_cr(pdf)
     buffer = io.BytesIO()
     pdf.save(buffer, **SAVE_OPTIONS, **options)
     data = buffer.getvalue()
@@ -50,7 +56,9 @@ def save(pdf: Any, **options: Any) -> bytes:
     # shifts every object into another stream, so they hold other bytes; still deterministic.
     if options.get("object_stream_mode") is not None:
         try:
-            for n in range(1, 4):
+            # Each try is a fresh draw for every object stream (1 in 256 ends in CR): a packet of a
+            # few hundred streams needs a handful of tries; one of thousands may never come clean.
+            for n in range(1, PAD_TRIES + 1):
                 pdf.trailer.GuidepdfPad = pdf.make_indirect(pikepdf.Array([n]))
                 buffer = io.BytesIO()
                 pdf.save(buffer, **SAVE_OPTIONS, **options)
@@ -58,20 +66,36 @@ def save(pdf: Any, **options: Any) -> bytes:
                     return buffer.getvalue()
         finally:
             del pdf.trailer.GuidepdfPad
+        if "/Metadata" not in pdf.Root:
+            # A file that claims no PDF/A or PDF/UA conformance is valid PDF with such a stream; only
+            # those profiles' EOL rule minds it, and writing every object stream uncompressed would
+            # make the file twice its size.
+            return data
     with pikepdf.Pdf.open(io.BytesIO(data)) as again:
         for obj in again.objects:
             if isinstance(obj, pikepdf.Stream) and obj.read_raw_bytes().endswith(b"\r"):
                 _wrap_ascii85(obj)
         buffer = io.BytesIO()
         # Every stream is compressed by now; left alone, qpdf would unwrap the ASCII85 and recompress.
-        again.save(
-            buffer,
-            **SAVE_OPTIONS,
-            **options,
-            compress_streams=False,
-            stream_decode_level=pikepdf.StreamDecodeLevel.none,
-        )
+        again.save(buffer, **SAVE_OPTIONS, **{**options, "compress_streams": False})
         return buffer.getvalue()
+
+
+def _wrap_streams_ending_in_cr(pdf: Any) -> None:
+    """Wrap, before writing, every stream whose encoded data ends in CR; compress the uncompressed ones
+    first (as the writer would), so what is written is what was looked at. Only the object streams the
+    writer makes itself are left to chance."""
+    import zlib
+
+    import pikepdf
+
+    for obj in pdf.objects:
+        if not isinstance(obj, pikepdf.Stream):
+            continue
+        if obj.get("/Filter") is None and obj.get("/Type") != pikepdf.Name.Metadata:
+            obj.write(zlib.compress(obj.read_raw_bytes(), 9), filter=pikepdf.Name.FlateDecode)
+        if obj.read_raw_bytes().endswith(b"\r"):
+            _wrap_ascii85(obj)
 
 
 def _ends_in_cr(data: bytes) -> bool:

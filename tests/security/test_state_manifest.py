@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from guidepdf.batch import sign_row
 from guidepdf.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -100,7 +101,7 @@ def test_a_file_guidepdf_wrote_is_still_removed_when_its_guide_is_gone(project: 
     out = project / "out"
     out.mkdir()
     (out / "old.pdf").write_bytes(b"%PDF-1.7 an old brief")
-    plant(project, [row("old.pdf", b"%PDF-1.7 an old brief")])
+    plant(project, [sign_row(row("old.pdf", b"%PDF-1.7 an old brief"))])  # a row this user's run wrote
     code, output = render(project)
     assert code == 0, output
     assert not (out / "old.pdf").exists() and "1 removed" in output
