@@ -407,7 +407,7 @@ def render(
 
     selection = select_guides(inputs, exclude=exclude)
     options = build_options(**theme)
-    named_file = output is not None and output.suffix.lower() in (".pdf", ".html") and not output.is_dir()
+    named_file = output is not None and output.suffix.lower() in (".pdf", ".html")
     if output is not None and named_file and len(selection.paths) > 1:
         raise UsageError(
             f"-o {output}: {len(selection.paths)} guides need a folder, not a file name"

@@ -74,9 +74,10 @@ def _fetcher_class() -> type:
             if scheme == "data":
                 return self.guard_image(url, super().fetch(url, headers))
             if scheme == "file":
-                path = self.local_path(self.real_url(url))
+                real = self.real_url(url)  # messages name the real file; WeasyPrint sees the fixed URL
+                path = self.local_path(real)
                 mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-                return URLFetcherResponse(url, body=self.read(url, path), headers={"Content-Type": mime})
+                return URLFetcherResponse(url, body=self.read(real, path), headers={"Content-Type": mime})
             if scheme in ("http", "https") and self.allow_network:
                 return self.guard_image(url, super().fetch(url, headers))
             self.refused.append(url)
