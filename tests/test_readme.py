@@ -108,8 +108,8 @@ def test_demo_command_from_a_fresh_clone(tmp_path: Path) -> None:
 # Use that sparingly: an example that does not run is an example nobody checks.
 
 TIMING_RE = re.compile(r"\bin \d+(?:\.\d+)? s\b")
-#: Progress lines a command prints while a slow machine keeps it waiting: timing, not output.
-PROGRESS_RE = re.compile(r"^Rendering[\w ]*: \d+ of \d+ ")
+#: A progress line, printed without a terminal only when a command runs longer than a few seconds.
+PROGRESS_RE = re.compile(r"^[A-Z][\w ]*: [\d,]+ of [\d,]+ \(\d+%\), ")
 SMTP_PLACEHOLDER = "localhost:2525"
 HOME_PLACEHOLDER = "/home/me/offers"
 
@@ -252,6 +252,22 @@ def _setup_config(folder: Path, handler: BusyMailbox) -> None:
     (folder / "guidepdf.toml").write_text('page_size = "A3"\nstlyes = ["brand.css"]\n', encoding="utf-8")
 
 
+def _setup_refused(folder: Path, handler: BusyMailbox) -> None:
+    shutil.copy(DATA / "readme" / "guides" / "ironbark.md", folder / "guides")
+
+
+def _setup_ignore(folder: Path, handler: BusyMailbox) -> None:
+    (folder / "guides" / ".guidepdfignore").write_text("README.md\nnotes.txt\ndrafts/\n", encoding="utf-8")
+    (folder / "guides" / "README.md").write_text("# About these guides\n", encoding="utf-8")
+    (folder / "guides" / "notes.txt").write_text("To do: Tokyo figures\n", encoding="utf-8")
+    (folder / "guides" / "drafts").mkdir()
+    shutil.copy(DATA / "readme" / "guides" / "ironbark.md", folder / "guides" / "drafts")
+
+
+def _setup_real_guide(folder: Path, handler: BusyMailbox) -> None:
+    shutil.copy(DATA / "format" / "000_549dec0afae519e7.txt", folder / "jane-street.txt")
+
+
 def first_command(block: Block) -> str:
     """The block's first command without its trailing comment: the key into `SETUPS`."""
     return " ".join(re.sub(r"\s+#[^'\"]*$", "", block.examples[0].command).split())
@@ -270,6 +286,8 @@ SETUPS: dict[str, Callable[[Path, BusyMailbox], None]] = {
     "guidepdf preview guide.md -o page1.png --page 1 --dpi 100": _setup_preview,
     "guidepdf render guides/ --templates mytheme/ --style mytheme/brand.css": _setup_theme,
     "guidepdf render guides/": _setup_config,
+    "guidepdf render guides/ironbark.md -o ironbark.pdf": _setup_refused,
+    "guidepdf check jane-street.txt --as-of 2026-03-01": _setup_real_guide,
 }
 
 

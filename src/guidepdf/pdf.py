@@ -74,7 +74,7 @@ def _fetcher_class() -> type:
             if scheme == "data":
                 return self.guard_image(url, super().fetch(url, headers))
             if scheme == "file":
-                real = self.real_url(url)  # messages name the real file; WeasyPrint sees the fixed URL
+                real = self.real_url(url)  # messages name the file on this machine, not the fixed base
                 path = self.local_path(real)
                 mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
                 return URLFetcherResponse(url, body=self.read(real, path), headers={"Content-Type": mime})
