@@ -163,6 +163,11 @@ def test_many_guides_into_one_file_name_is_a_usage_error(guides: Path, tmp_path:
         assert result.exit_code == 2, result.output
         assert f"error: -o {tmp_path / name}: 2 guides need a folder, not a file name" in result.output
         assert not (tmp_path / name).exists()
+    # a folder that already exists under such a name is still a folder
+    (tmp_path / "kept.pdf").mkdir()
+    result = CliRunner().invoke(main, ["render", str(guides), "-o", str(tmp_path / "kept.pdf")])
+    assert result.exit_code == 0, result.output
+    assert len(list((tmp_path / "kept.pdf").glob("*.pdf"))) == 2
 
 
 def test_debug_works_before_and_after_the_command(tmp_path: Path) -> None:
