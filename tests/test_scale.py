@@ -15,6 +15,7 @@ SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 def test_the_main_process_does_not_keep_the_briefs_it_writes(tmp_path: Path) -> None:
     guides = tmp_path / "g"
     guides.mkdir()
+    shutil.copytree(SEEDS / "images", guides / "images")  # a guide whose image is missing is not rendered
     seeds = sorted(SEEDS.glob("*.md"))
     for i in range(24):
         shutil.copy(seeds[i % len(seeds)], guides / f"g{i:02d}.md")

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from .currencies import is_currency
-from .errors import GuideError
+from .errors import GuideError, RenderError
 from .figures import BodyRegion, read_body_figures
 from .guide import KNOWN_FIELDS, NUMBER_FIELDS, Compensation, Guide, load_guide
 from .inputs import expand_inputs
@@ -424,6 +424,9 @@ class _GuideCheck:
         except RecursionError:
             message = "the Markdown body nests too deeply to convert"
             yield self.finding("body", "error", "body-too-complex", message, self.guide.body_line)
+            return
+        except RenderError as exc:  # the sanitizer refuses what nests past its own bound
+            yield self.finding("body", "error", "body-too-complex", str(exc), self.guide.body_line)
             return
         if depth > MAX_NESTING:
             message = f"the body nests elements {depth} levels deep, over the limit of {MAX_NESTING}"
