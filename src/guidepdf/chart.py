@@ -1,4 +1,4 @@
-"""The range chart's data: each region's pay ranges on its own currency scale, as fractions and labels.
+"""The range chart's data: each region's pay ranges on its currency's scale, as fractions, ticks and labels.
 
 Templates draw the SVG (see `templates/chart.html.j2`); this module only decides what goes where, so a
 theme can restyle or redraw the chart without doing arithmetic in Jinja.
@@ -6,11 +6,13 @@ theme can restyle or redraw the chart without doing arithmetic in Jinja.
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .guide import Compensation
-from .money import format_percent, format_range
+from .money import format_money, format_percent, format_range
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,7 @@ class ChartBar:
     end: float
     label: str
     estimated: bool = False  # bonus worked out from a percentage of base
+    from_body: bool = False  # figures read from the guide's body text, not its front matter
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,9 @@ class ChartRow:
     currency: str
     bars: tuple[ChartBar, ...]
     scale_label: str
+    #: The axis under the row: (fraction of the scale, label), from zero.
+    ticks: tuple[tuple[float, str], ...] = ()
+    from_body: bool = False
 
     @property
     def has_figures(self) -> bool:
@@ -58,14 +64,27 @@ class Chart:
         """True when some bonus bar is worked out from a percentage of base."""
         return any(bar.estimated for row in self.rows for bar in row.bars)
 
+    @property
+    def has_body_figures(self) -> bool:
+        """True when some region's figures come from the guide's body rather than its front matter."""
+        return any(row.from_body and row.bars for row in self.rows)
 
-_PARTS = (("total", "Total"), ("base", "Base"), ("bonus", "Bonus"), ("stock", "Stock"))
+    @property
+    def has_figures(self) -> bool:
+        """True when at least one region has something to draw."""
+        return any(row.bars for row in self.rows)
+
+
+#: Bars in the order guides' own tables put their columns: base, stock, bonus.
+_PARTS = (("total", "Total"), ("base", "Base"), ("stock", "Stock"), ("bonus", "Bonus"))
+#: Axis steps: 1, 2, 2.5 and 5 times a power of ten.
+_STEPS = (1.0, 2.0, 2.5, 5.0)
 
 
 def _span(low: float | None, high: float | None) -> tuple[float, float] | None:
     if low is None and high is None:
         return None
-    low = high if low is None else low
+    low = 0.0 if low is None else low  # "up to" a figure: a range from zero, not a sliver at the top
     high = low if high is None else high
     assert low is not None and high is not None
     return (min(low, high), max(low, high))
@@ -95,21 +114,50 @@ def _ranges(comp: Compensation) -> dict[str, tuple[tuple[float, float], str, boo
     return found
 
 
-def chart_row(comp: Compensation) -> ChartRow:
-    """A region's row: every part scaled to the largest figure of that region alone."""
+def _top(comp: Compensation) -> float:
+    return max((high for (_, high), _, _ in _ranges(comp).values()), default=0.0)
+
+
+def _ticks(top: float, currency: str | None) -> tuple[tuple[float, str], ...]:
+    """Three to five round values from zero up to `top`, as (fraction of `top`, label)."""
+    if not (top > 0 and math.isfinite(top)):
+        return ()
+    power = 10 ** math.floor(math.log10(top / 3))
+    step = next((k * power for k in _STEPS if top / (k * power) <= 4), 10 * power)
+    count = int(top // step)
+    return tuple((i * step / top, _tick_label(i * step, currency)) for i in range(count + 1))
+
+
+def _tick_label(value: float, currency: str | None) -> str:
+    """`0`, `$200K`, `¥20M`: a round axis value needs no `.00`."""
+    if value == 0:
+        return "0"
+    return re.sub(r"\.0+(?=[KMB])", "", format_money(value, currency))
+
+
+def _from_body(comp: Compensation) -> bool:
+    # `origin` is "body" when the body-figures reader filled the region from the guide's text.
+    return getattr(comp, "origin", None) == "body" or bool(getattr(comp, "from_body", False))
+
+
+def chart_row(comp: Compensation, top: float | None = None) -> ChartRow:
+    """A region's row: every part scaled to `top` (by default the largest figure of that region)."""
     ranges = _ranges(comp)
-    top = max((high for (_, high), _, _ in ranges.values()), default=0.0)
+    own = max((high for (_, high), _, _ in ranges.values()), default=0.0)
+    top = own if top is None or top < own else top
+    body = _from_body(comp)
     bars = []
     for kind, name in _PARTS:
         if kind not in ranges:
             continue
         (low, high), label, estimated = ranges[kind]
         start, end = (low / top, high / top) if top > 0 else (0.0, 0.0)
-        bars.append(ChartBar(kind, name, start, end, label, estimated))
+        bars.append(ChartBar(kind, name, start, end, label, estimated, body))
     region = comp.region or "Unnamed region"
     currency = comp.currency or ""
     scale = format_range(0, top, comp.currency) if top > 0 else ""
-    return ChartRow(region=region, currency=currency, bars=tuple(bars), scale_label=scale)
+    ticks = _ticks(top, comp.currency) if bars else ()
+    return ChartRow(region, currency, tuple(bars), scale, ticks, body)
 
 
 def describe(rows: Iterable[ChartRow]) -> str:
@@ -125,8 +173,19 @@ def describe(rows: Iterable[ChartRow]) -> str:
     return "Compensation ranges by region, each in its own currency. " + " ".join(parts)
 
 
+def _currency_key(comp: Compensation) -> str:
+    return " ".join(str(comp.currency or "").split()).upper()
+
+
 def build_chart(regions: Iterable[Compensation]) -> Chart:
-    """The chart for a guide's `compensation` regions, nulls and all (none are dropped)."""
-    rows = tuple(chart_row(comp) for comp in regions)
+    """The chart for a guide's `compensation` regions, nulls and all (none are dropped). Regions in the
+    same currency share one scale, so their bars compare; a region without a currency has its own."""
+    regions = list(regions)
+    tops: dict[str, float] = {}
+    for comp in regions:
+        key = _currency_key(comp)
+        if key:
+            tops[key] = max(tops.get(key, 0.0), _top(comp))
+    rows = tuple(chart_row(comp, tops.get(_currency_key(comp))) for comp in regions)
     currencies = {row.currency for row in rows if row.currency}
     return Chart(rows=rows, description=describe(rows), mixed_currencies=len(currencies) > 1)

@@ -425,7 +425,7 @@ class _GuideCheck:
             message = "the Markdown body nests too deeply to convert"
             yield self.finding("body", "error", "body-too-complex", message, self.guide.body_line)
             return
-        except RenderError as exc:  # the sanitizer refuses what nests past its own bound
+        except RenderError as exc:  # the Markdown stage's own refusals (lists nested past its bound)
             yield self.finding("body", "error", "body-too-complex", str(exc), self.guide.body_line)
             return
         if depth > MAX_NESTING:
@@ -475,8 +475,10 @@ class _GuideCheck:
             yield self.finding("body", "warning" if absolute else "error", "image-outside", message, line)
         elif not target.is_file():
             # A name that is there but leads nowhere (a symlink loop) is the sandbox's to refuse.
-            code = "image-unreadable" if os.path.lexists(folder / unquote(parts.path)) else "image-missing"
-            yield self.finding("body", "error", code, f"image {src} does not exist", line)
+            named = folder / unquote(parts.path)
+            code = "image-unreadable" if os.path.lexists(named) else "image-missing"
+            what = "is a symlink that leads nowhere" if named.is_symlink() else "does not exist"
+            yield self.finding("body", "error", code, f"image {src} {what}", line)
         else:
             yield from self.image_size(src, target, line)
 

@@ -42,8 +42,22 @@ def save(pdf: Any, **options: Any) -> bytes:
     buffer = io.BytesIO()
     pdf.save(buffer, **SAVE_OPTIONS, **options)
     data = buffer.getvalue()
-    if b"\rendstream" not in data and b"\r\nendstream" not in data:
+    if not _ends_in_cr(data):
         return data
+    # The stream may be one qpdf compresses as it writes (an object stream, whose Flate data ends in
+    # the checksum of what it holds): it cannot be wrapped, and written uncompressed every object
+    # stream would be too (a packet twice its size). One small object referenced from the trailer
+    # shifts every object into another stream, so they hold other bytes; still deterministic.
+    if options.get("object_stream_mode") is not None:
+        try:
+            for n in range(1, 4):
+                pdf.trailer.GuidepdfPad = pdf.make_indirect(pikepdf.Array([n]))
+                buffer = io.BytesIO()
+                pdf.save(buffer, **SAVE_OPTIONS, **options)
+                if not _ends_in_cr(buffer.getvalue()):
+                    return buffer.getvalue()
+        finally:
+            del pdf.trailer.GuidepdfPad
     with pikepdf.Pdf.open(io.BytesIO(data)) as again:
         for obj in again.objects:
             if isinstance(obj, pikepdf.Stream) and obj.read_raw_bytes().endswith(b"\r"):
@@ -58,6 +72,10 @@ def save(pdf: Any, **options: Any) -> bytes:
             stream_decode_level=pikepdf.StreamDecodeLevel.none,
         )
         return buffer.getvalue()
+
+
+def _ends_in_cr(data: bytes) -> bool:
+    return b"\rendstream" in data or b"\r\nendstream" in data
 
 
 def _wrap_ascii85(stream: Any) -> None:

@@ -27,6 +27,7 @@ from ._version import __version__
 from .batch import ItemResult, Status, read_manifest
 from .conform import save
 from .errors import GuidepdfError, RenderError, UsageError
+from .fontshare import share_fonts
 from .guide import MAX_BYTES, Guide, load_guide, slugify
 from .inputs import plan_names
 from .options import RenderOptions
@@ -235,16 +236,23 @@ class _PartCache:
         except (OSError, ValueError, RenderError, RecursionError):
             return None
 
-    def put(self, key: str, data: bytes) -> None:
+    def put(self, key: str, data: bytes) -> bool:
+        """Keep `data` under `key`; False when the cache folder cannot be used or written."""
         if self.folder is None or not _CACHE_NAME_RE.match(f"{key}.pdf"):
-            return
+            return False
         with contextlib.suppress(OSError):  # a cache that cannot be written only costs time
             self.folder.mkdir(parents=True, exist_ok=True)
             if not _usable_folder(self.folder):
-                return
+                return False
             atomic_write(self.folder / f"{key}.pdf", data)
             record = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
             atomic_write(self.folder / f"{key}.json", json.dumps(record) + "\n")
+            return True
+        return False
+
+    def has(self, key: str) -> bool:
+        """True when `get(key)` would find a sound brief (it reads and checks the file)."""
+        return self.get(key) is not None
 
     def prune(self) -> None:
         if self.folder is None or not _usable_folder(self.folder) or not self.folder.is_dir():
@@ -284,12 +292,7 @@ def render_parts(
     reused: set[int] = set()
     todo: list[tuple[int, RenderTask, str]] = []
     for i, guide in enumerate(guides):
-        text = _guide_bytes(guide)
-        resources = guide_resources(guide.path, text)
-        task = RenderTask(
-            str(guide.path), text, options, "pdf", resources if workers.remote else None, timeout
-        )
-        key = render_key(task, theme, resources)
+        task, key = part_task(guide, options, theme, remote=workers.remote, timeout=timeout)
         cached = cache.get(key)
         if cached is not None:
             results[i] = TaskResult(task.source, data=cached[0], pages=cached[1])
@@ -314,6 +317,105 @@ def render_parts(
         for r, g in zip(results, guides, strict=True)
     ]
     return done, reused
+
+
+def part_task(
+    guide: Guide, options: RenderOptions, theme: Any, *, remote: bool, timeout: float | None
+) -> tuple[RenderTask, str]:
+    """The render task of `guide`'s brief and its render key (the batch's, so briefs are shared)."""
+    text = _guide_bytes(guide)
+    resources = guide_resources(guide.path, text)
+    task = RenderTask(str(guide.path), text, options, "pdf", resources if remote else None, timeout)
+    return task, render_key(task, theme, resources)
+
+
+class PartStore:
+    """Briefs rendered once for many uses (a mail merge), kept on disk by render key, read back one
+    at a time: memory holds a key per guide, never the briefs, however many there are."""
+
+    def __init__(self, cache: _PartCache, cache_dir: Path | None, batch_dir: Path | None) -> None:
+        self._cache = cache
+        self.cache_dir, self.batch_dir = cache_dir, batch_dir
+        self._keys: dict[Path, str] = {}
+        self._memory: dict[str, bytes] = {}  # only where no cache folder can be written
+        self.errors: dict[Path, str] = {}
+
+    def get(self, guide: Guide) -> bytes | None:
+        """The brief of `guide` if it was prepared, else None (render it yourself); raises the
+        guide's render error if its brief failed."""
+        path = guide.path.resolve()
+        if path in self.errors:
+            raise RenderError(self.errors[path])
+        key = self._keys.get(path)
+        if key is None:
+            return None
+        if key in self._memory:
+            return self._memory[key]
+        found = self._cache.get(key)
+        return found[0] if found is not None else None
+
+
+def store_parts(
+    guides: Sequence[Guide],
+    options: RenderOptions | None = None,
+    *,
+    cache_dir: Path | None,
+    batch_dir: Path | None = None,
+    jobs: int | None = None,
+    scheduler: str | None = None,
+    timeout: float | None = DEFAULT_TIMEOUT,
+    progress: Callable[[ItemResult], None] | None = None,
+    limit_option: str = "--timeout",
+) -> PartStore:
+    """Render each brief of `guides` that no batch output or cached part already has, on the warm
+    workers, into `cache_dir`; none of the bytes stay in memory (unless no cache folder is usable).
+
+    The briefs are exactly the ones `render` writes and a packet joins (same options, same render
+    key), so a mail merge after a batch renders nothing, and its briefs serve the next packet.
+    """
+    part_opts = packet_options(options)
+    store = PartStore(_PartCache(cache_dir, batch_dir), cache_dir, batch_dir)
+    theme = collect_theme(part_opts)
+    unique: dict[Path, Guide] = {}
+    for guide in guides:
+        unique.setdefault(guide.path.resolve(), guide)
+    remote = scheduler is not None
+    todo: list[tuple[Path, RenderTask, str]] = []
+    for path, guide in unique.items():
+        task, key = part_task(guide, part_opts, theme, remote=remote, timeout=timeout)
+        task = replace(task, limit_option=limit_option)
+        store._keys[path] = key
+        if store._cache.has(key):
+            if progress:
+                progress(ItemResult(task.source, None, Status.SKIPPED))
+        else:
+            todo.append((path, task, key))
+
+    def finished(n: int, result: TaskResult) -> None:
+        path, _, key = todo[n]
+        if result.data is None:
+            store.errors[path] = result.error or f"{path}: not rendered"
+            del store._keys[path]
+        elif not store._cache.put(key, result.data):
+            store._memory[key] = result.data
+        if progress:
+            status = Status.FAILED if result.error else Status.RENDERED
+            progress(ItemResult(result.source, None, status, error=result.error))
+
+    if todo:
+        inline = scheduler is None and len(todo) == 1
+        pool = Workers(
+            jobs,
+            scheduler=scheduler,
+            options=part_opts,
+            timeout=timeout,
+            inline=inline,
+            limit_option=limit_option,
+        )
+        with pool as workers:
+            workers.run(run_render, [task for _, task, _ in todo], theme, finished)
+    store._cache.prune()
+    return store
 
 
 # -- front matter and page numbers -------------------------------------------------------------------
@@ -351,6 +453,7 @@ def front_matter_html(
             for e in entries
         ],
         "companies": companies if len(companies) <= 40 else [],
+        "about": _about([e.guide for e in entries]),
         "comparison": comparison,
         "options": options,
         "page_size": options.page_size,
@@ -426,9 +529,11 @@ def join_packet(title: str, front: bytes, folios: bytes, parts: Sequence[tuple[G
             labels += [front_pages, Dictionary(S=Name.D, St=1)]
         out.Root.PageLabels = Dictionary(Nums=Array(labels))
         out.Root.PageMode = Name.UseOutlines
-        out.docinfo = out.make_indirect(
-            Dictionary(Title=String(title), Creator=String(f"guidepdf {__version__}"))
-        )
+        info = Dictionary(Title=String(title), Creator=String(f"guidepdf {__version__}"))
+        for key in _ABOUT:  # as the front matter's <meta> gave them to WeasyPrint
+            if key in front_pdf.docinfo:
+                info[key] = String(str(front_pdf.docinfo[key]))
+        out.docinfo = out.make_indirect(info)
         if "/Metadata" in front_pdf.Root:
             # A PDF/UA or PDF/A packet: its claim, title and output intent are the front matter's,
             # whose XMP and document info WeasyPrint wrote to agree with each other.
@@ -437,12 +542,29 @@ def join_packet(title: str, front: bytes, folios: bytes, parts: Sequence[tuple[G
             if "/OutputIntents" in front_pdf.Root:
                 out.Root.OutputIntents = _copy(out, front_pdf.Root.OutputIntents)
         structure.finish()
+        share_fonts(out)  # one program per face, not one per part: a packet is not forty copies of Inter
         with out.open_outline() as packet_outline:
             packet_outline.root.extend(outline)
         # Deterministic: the same inputs give the same bytes, the file ID included.
         return save(
             out, object_stream_mode=pikepdf.ObjectStreamMode.generate, min_version=front_pdf.pdf_version
         )
+
+
+_ABOUT = ("/Subject", "/Keywords", "/Author")
+
+
+def _about(guides: Sequence[Guide]) -> dict[str, str]:
+    """The packet's subject, keywords and author: what it holds, its companies, who wrote the guides."""
+    companies = list(dict.fromkeys(g.company_display or g.title for g in guides))
+    authors = {str(g.meta.get("author") or "").strip() for g in guides}
+    count = f"{len(guides)} salary negotiation {'brief' if len(guides) == 1 else 'briefs'}"
+    return {
+        "subject": f"{count}: {', '.join(companies)}" if companies else count,
+        "keywords": ", ".join(["salary negotiation", *companies]),
+        # One author when every guide names the same one; otherwise the packet is guidepdf's work.
+        "author": authors.pop() if len(authors) == 1 and "" not in authors else "guidepdf",
+    }
 
 
 def _take_streams(pages: Sequence[Any]) -> None:

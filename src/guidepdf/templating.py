@@ -35,6 +35,7 @@ from .markup import inline_tags, render_body
 from .money import currency_prefix, format_date, format_money, format_percent, format_range
 from .options import RenderOptions
 from .themes import builtin_dir
+from .typeset import typeset
 
 
 @dataclass(frozen=True)
@@ -292,6 +293,7 @@ def environment(user_dirs: tuple[Path, ...] = ()) -> jinja2.Environment:
         slug=slugify,
         currency_prefix=currency_prefix,
         tags=lambda text: Markup(inline_tags(str(text))) if text else "",
+        nowrap=_nowrap,
         format=_format_filter,
         center=_center_filter,
         indent=_indent_filter,
@@ -302,6 +304,11 @@ def environment(user_dirs: tuple[Path, ...] = ()) -> jinja2.Environment:
     env.globals["guidepdf_version"] = __version__
     env.globals["chart_data"] = build_chart
     return env
+
+
+def _nowrap(value: Any) -> Markup:
+    """`value` (a range, a date) as one unit that never breaks across lines."""
+    return Markup('<span class="nowrap">{}</span>').format(value)
 
 
 def get_template(name: str, options: RenderOptions) -> jinja2.Template:
@@ -328,7 +335,7 @@ def brief_context(guide: Guide, options: RenderOptions) -> dict[str, Any]:
         "guide": guide,
         "meta": guide.meta,
         "extra": guide.extra,
-        "body": Markup(soft_breaks(body.html)),
+        "body": Markup(soft_breaks(typeset(body.html))),
         "headings": body.headings,
         "regions": shown.compensation,
         "headline": shown.headline,
