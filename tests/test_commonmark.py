@@ -29,7 +29,7 @@ EXAMPLES = {e["example"]: e for e in SPEC if e["section"] not in RAW_HTML_SECTIO
 #: The issue asks for this share; Python-Markdown with the extensions in markup.py does not reach it.
 TARGET = 0.85
 #: What the Markdown stage keeps today: a fall below it is a regression.
-FLOOR = 0.77
+FLOOR = 0.79
 LIST_SECTIONS = frozenset({"Lists", "List items"})
 VOID = frozenset({"br", "hr", "img", "input"})
 

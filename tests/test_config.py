@@ -111,6 +111,6 @@ def test_bad_config_from_the_cli_is_a_usage_error(tmp_path: Path, monkeypatch: p
     result = CliRunner().invoke(main, ["render", "ref.md", "--format", "html"])
     assert result.exit_code == 2
     assert result.output.strip() == f"error: {tmp_path / 'guidepdf.toml'}: tool: unknown key " + (
-        "(known: templates, styles, page_size, output, as_of, pdf_variant)"
+        "(known: templates, styles, page_size, output, as_of, pdf_variant, rates)"
     )
     assert not (tmp_path / "out").exists()

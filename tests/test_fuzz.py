@@ -206,7 +206,9 @@ def check_batch(result: subprocess.CompletedProcess[str], inputs: list[Path], ou
 
 def test_damaged_batch_to_html_through_the_cli(damaged: Path, tmp_path: Path) -> None:
     out = tmp_path / "html"
-    result = run_cli("render", str(damaged), "-o", str(out), "--format", "html", "--jobs", "2", timeout=300)
+    result = run_cli(
+        "render", str(damaged), "-o", str(out), "--format", "html", "--jobs", "2", "--quiet", timeout=300
+    )
     inputs = sorted(damaged.glob("*.md"))
     written = check_batch(result, inputs, out, ".html")
     assert written >= 5
@@ -225,7 +227,7 @@ def test_damaged_batch_to_pdf_through_the_cli(damaged: Path, tmp_path: Path) -> 
         shutil.copy(path, folder / path.name)
     out = tmp_path / "pdf"
     result = run_cli(
-        "render", str(folder), "-o", str(out), "--jobs", "2", "--as-of", "2026-11-23", timeout=300
+        "render", str(folder), "-o", str(out), "--jobs", "2", "--as-of", "2026-11-23", "--quiet", timeout=300
     )
     written = check_batch(result, sorted(folder.glob("*.md")), out, ".pdf")
     assert written >= 2, result.stderr

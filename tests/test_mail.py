@@ -605,14 +605,14 @@ def test_rerun_on_another_day_renders_as_the_first_run_did(
         "email", str(LUMENPAY), "--to", "ann@example.com", "--from", SENDER,
         "--smtp", f"127.0.0.1:{controller.port}", "--tls", "none", "--log", str(tmp_path / "send.jsonl"),
     ]  # fmt: skip
-    first = CliRunner().invoke(main, [*args, "--as-of", "2026-01-05"])
+    first = CliRunner().invoke(main, [*args, "--as-of", "2026-08-05"])
     assert first.exit_code == 0, first.output
     again = CliRunner().invoke(main, args)  # no --as-of: the briefs print the log's date again
     assert again.exit_code == 0, again.output
     assert "0 sent, 1 already sent, 0 not delivered" in again.output
     assert box.count("ann@example.com") == 1
     attachment = next(box.received[0][1].iter_attachments())
-    assert "5 Jan 2026" in pdf_text(attachment.get_content())  # type: ignore[attr-defined]
+    assert "5 Aug 2026" in pdf_text(attachment.get_content())  # type: ignore[attr-defined]
 
 
 def test_packet_attaches_one_pdf_of_all_the_guides(tmp_path: Path) -> None:

@@ -276,3 +276,12 @@ def test_github_markdown_reads_back_from_the_pdf(tmp_path: Path) -> None:
     assert "base | bonus" in text and "script line" in text
     kinds = [str(node.get("/S")) for node in structure_elements(pdf) if "/S" in node]
     assert kinds.count("/L") >= 4, "lists, the nested ones too, are tagged as lists"
+
+
+def test_ordered_lists_written_as_html_are_numbered_too(tmp_path: Path) -> None:
+    source = tmp_path / "raw.md"
+    source.write_text("Raw:\n\n<ol><li>alpha</li><li>beta</li></ol>\n\n3. three\n", encoding="utf-8")
+    pdf = tmp_path / "raw.pdf"
+    pdf.write_bytes(render_pdf(load_guide(source), RenderOptions(as_of=date(2026, 11, 23))))
+    lines = [line.strip() for line in pdftotext(pdf).splitlines() if line.strip()]
+    assert [lines[lines.index(item) - 1] for item in ("alpha", "beta", "three")] == ["1", "2", "3"]

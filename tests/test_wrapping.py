@@ -31,7 +31,7 @@ negotiation_dna_summary: "`{WORD}` `short`"
 compensation:
   - {{region: "{WORD[:200]}", currency: USD, base_low: 100000, base_high: 200000,
       total_comp_low: 123456789012, total_comp_high: 987654321098}}
-  - {{region: "{WORD}", currency: XYZ}}
+  - {{region: "{WORD}", currency: EUR}}
 ---
 # Heading {WORD}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
@@ -13,7 +14,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from .currencies import is_currency
-from .errors import GuideError
+from .errors import GuideError, RenderError
 from .figures import BodyRegion, read_body_figures
 from .guide import KNOWN_FIELDS, NUMBER_FIELDS, Compensation, Guide, load_guide
 from .inputs import expand_inputs
@@ -41,7 +42,7 @@ RECOMMENDED_FIELDS = (
 )
 DATA_QUALITIES = ("high", "medium", "low")
 #: Check errors that do not stop a render: the renderer handles these itself and says so.
-RENDER_HANDLED = frozenset({"image-refused", "image-outside", "body-too-complex"})
+RENDER_HANDLED = frozenset({"image-refused", "image-outside", "image-unreadable", "body-too-complex"})
 #: Keys of a compensation region the loader reads; others are kept but may be misspelt.
 REGION_FIELDS = frozenset((*NUMBER_FIELDS, "region", "currency"))
 #: Python-Markdown is quadratic on some input (long runs of `[`, lists nested hundreds deep); `check`
@@ -319,7 +320,13 @@ class _GuideCheck:
                 )
                 yield self.finding(where, "warning", "body-only", message)
                 continue
-            if comp.currency and row.currency and comp.currency != row.currency:
+            # An invalid code is reported on its own (`currency`); comparing it would say it twice.
+            if (
+                comp.currency
+                and is_currency(comp.currency)
+                and row.currency
+                and comp.currency != row.currency
+            ):
                 message = (
                     f"currency {comp.currency} disagrees with the body's {row.currency} (line {row.line})"
                 )
@@ -418,6 +425,9 @@ class _GuideCheck:
             message = "the Markdown body nests too deeply to convert"
             yield self.finding("body", "error", "body-too-complex", message, self.guide.body_line)
             return
+        except RenderError as exc:  # the Markdown stage's own refusals (lists nested past its bound)
+            yield self.finding("body", "error", "body-too-complex", str(exc), self.guide.body_line)
+            return
         if depth > MAX_NESTING:
             message = f"the body nests elements {depth} levels deep, over the limit of {MAX_NESTING}"
             yield self.finding("body", "error", "body-too-deep", message, self.guide.body_line)
@@ -464,7 +474,11 @@ class _GuideCheck:
             message = f"image {src} is outside the guide's folder and will not be read"
             yield self.finding("body", "warning" if absolute else "error", "image-outside", message, line)
         elif not target.is_file():
-            yield self.finding("body", "error", "image-missing", f"image {src} does not exist", line)
+            # A name that is there but leads nowhere (a symlink loop) is the sandbox's to refuse.
+            named = folder / unquote(parts.path)
+            code = "image-unreadable" if os.path.lexists(named) else "image-missing"
+            what = "is a symlink that leads nowhere" if named.is_symlink() else "does not exist"
+            yield self.finding("body", "error", code, f"image {src} {what}", line)
         else:
             yield from self.image_size(src, target, line)
 

@@ -235,7 +235,7 @@ def run_watch(inputs: tuple[str, ...], out: Path, options: Any, fmt: str, single
             pdf.warm_up(build_options(**flags).pinned())
 
     def build() -> Any:
-        paths = list(expand_inputs(inputs).paths)  # new guides in a watched folder join in
+        paths = list(expand_inputs(inputs, flags.get("exclude", ())).paths)  # new guides join in
         if not paths:
             return "no guides selected: " + ", ".join(inputs)
         try:  # the configuration file is watched too: read it again, and survive a broken edit
@@ -272,6 +272,22 @@ def run_watch(inputs: tuple[str, ...], out: Path, options: Any, fmt: str, single
         )
     except KeyboardInterrupt:
         click.echo("stopped watching", err=True)
+
+
+def _with_progress(stream: Any, total: int, label: str, quiet: bool) -> Any:
+    """`stream` (a MessageStream) whose iteration advances a progress display, one step per recipient."""
+    from .progress import Progress, choose_mode
+
+    class Counted:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(stream, name)
+
+        def __iter__(self) -> Iterator[Any]:
+            with Progress(total, label, choose_mode(total, quiet=quiet)) as progress:
+                stream.progress = progress
+                yield from stream
+
+    return Counted()
 
 
 def check_output(path: Path, *, folder: bool) -> None:
@@ -407,8 +423,8 @@ def render(
 
     selection = select_guides(inputs, exclude=exclude)
     options = build_options(**theme)
-    named_file = output is not None and output.suffix.lower() in (".pdf", ".html") and not output.is_dir()
-    if output is not None and named_file and len(selection.paths) > 1:
+    named_file = output is not None and output.suffix.lower() in (".pdf", ".html")
+    if output is not None and named_file and len(selection.paths) > 1 and not output.is_dir():
         raise UsageError(
             f"-o {output}: {len(selection.paths)} guides need a folder, not a file name"
             f" (e.g. -o {output.with_suffix('')}/)"
@@ -419,7 +435,7 @@ def render(
     out = output or load_config().output or Path("out")
     check_output(out, folder=not single)
     if theme.get("watch"):
-        return run_watch(inputs, out, options, fmt, single, jobs=jobs, **theme)
+        return run_watch(inputs, out, options, fmt, single, jobs=jobs, exclude=exclude, **theme)
     with batch_progress(len(selection.paths), "Rendering", quiet=quiet) as progress:
         result = render_batch(
             list(selection.paths),
@@ -703,6 +719,12 @@ def check(
     metavar="SECONDS",
     help="Stop a brief (or a message's email templates) that takes longer to render (0: no limit).",
 )
+@click.option(
+    "--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes (default: CPU count)."
+)
+@click.option("--scheduler", metavar="ADDRESS", help="Render the briefs on a dask.distributed cluster.")
+@progress_options
+@check_option
 @exclude_option
 @theme_options
 def email(
@@ -726,6 +748,10 @@ def email(
     resend_uncertain: bool,
     max_size: str,
     render_timeout: float,
+    jobs: int | None,
+    scheduler: str | None,
+    quiet: bool,
+    verbose: bool,
     **theme: Any,
 ) -> None:
     """Email briefs (or one --packet) to people: as .eml files, or over SMTP exactly once."""
@@ -780,6 +806,26 @@ def email(
         max_size=mail.parse_size(max_size),
         timeout=render_timeout or None,
     )
+    # Every brief is rendered once, on the workers a batch uses, into the cache beside the default
+    # output (reusing what `render` wrote there); then each message reads its briefs back from disk.
+    from .config import load_config
+    from .packet import CACHE_DIR, store_parts
+
+    briefs = load_config().output or Path("out")
+    guides = stream.guides()
+    with batch_progress(len(guides), "Rendering briefs", quiet=quiet) as progress:
+        stream.parts = store_parts(
+            guides,
+            options,
+            cache_dir=briefs / CACHE_DIR,
+            batch_dir=briefs,
+            jobs=jobs,
+            scheduler=scheduler,
+            timeout=render_timeout or None,
+            progress=progress,
+            limit_option="--render-timeout",
+        )
+    stream = _with_progress(stream, len(people), "Sending" if settings else "Writing messages", quiet)
 
     def report_stream() -> int:
         for line in stream.errors:

@@ -248,37 +248,43 @@ def _split(text: str, path: Path) -> tuple[str, str, int, int]:
     return fm, body, 1, body_line
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader: builds only plain types; anything tagged to construct an object is refused."""
+class _Scalars:
+    """The safe constructor's changes, shared by the pure-Python loader and the libyaml one."""
 
     def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
         # An impossible date such as 2026-13-45 stays text, so the field check names the field.
         try:
-            return yaml.constructor.SafeConstructor.construct_yaml_timestamp(self, node)
+            return yaml.constructor.SafeConstructor.construct_yaml_timestamp(self, node)  # type: ignore[arg-type]
         except (ValueError, OverflowError):
-            return self.construct_scalar(node)
+            return yaml.constructor.SafeConstructor.construct_scalar(self, node)  # type: ignore[arg-type]
 
     def construct_yaml_int(self, node: yaml.ScalarNode) -> Any:
         # Python refuses to parse ints of thousands of digits; such a "number" stays text, so the
         # field check reports it on one line instead of a ValueError escaping.
         try:
-            return super().construct_yaml_int(node)
+            return yaml.constructor.SafeConstructor.construct_yaml_int(self, node)  # type: ignore[arg-type]
         except ValueError:
-            return self.construct_scalar(node)
+            return yaml.constructor.SafeConstructor.construct_scalar(self, node)  # type: ignore[arg-type]
 
 
-_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
-_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
+class _Loader(_Scalars, yaml.SafeLoader):
+    """SafeLoader: builds only plain types; anything tagged to construct an object is refused."""
+
+
+def _register(loader: Any) -> None:
+    loader.add_constructor("tag:yaml.org,2002:timestamp", _Scalars.construct_yaml_timestamp)
+    loader.add_constructor("tag:yaml.org,2002:int", _Scalars.construct_yaml_int)
+
+
+_register(_Loader)
 
 _FastLoader: type | None = None
 if getattr(yaml, "__with_libyaml__", False):
 
-    class _CLoader(yaml.CSafeLoader):
+    class _CLoader(_Scalars, yaml.CSafeLoader):
         """The same safe constructor on libyaml's parser: about ten times faster on long front matter."""
 
-        construct_yaml_timestamp = _Loader.construct_yaml_timestamp
-
-    _CLoader.add_constructor("tag:yaml.org,2002:timestamp", _CLoader.construct_yaml_timestamp)
+    _register(_CLoader)
     _FastLoader = _CLoader
 
 
@@ -290,8 +296,10 @@ def _load_yaml(fm_text: str, path: Path, first_line: int) -> _Loaded:
     if _FastLoader is not None and not yaml.reader.Reader.NON_PRINTABLE.search(fm_text):
         try:
             return _load_with(_FastLoader(fm_text), fm_text, path, first_line)
-        except (yaml.YAMLError, RecursionError):
-            pass  # parse again below, so a bad file gets exactly the pure-Python loader's message
+        except GuideError:
+            raise  # found while measuring (alias bombs, depth): the same either way
+        except Exception:
+            pass  # parse again below, so a bad file gets exactly the pure-Python loader's outcome
     try:
         # The reader refuses control characters as soon as it is built, before any parsing.
         loader = _Loader(fm_text)

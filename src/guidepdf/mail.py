@@ -25,7 +25,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import GuidepdfError, UsageError
 from .guide import Guide, load_guide, slugify
@@ -33,6 +33,9 @@ from .inputs import UniqueNames, expand_inputs, plan_names
 from .options import RenderOptions
 from .output import atomic_write, read_own_file
 from .reading import read_limited, real_path, refusal
+
+if TYPE_CHECKING:
+    from .packet import PartStore
 
 log = logging.getLogger(__name__)
 
@@ -501,10 +504,12 @@ def render_attachments(
     cache: dict[Any, Attachment] | None = None,
     title: str | None = None,
     timeout: float | None = DEFAULT_RENDER_TIMEOUT,
+    parts: PartStore | None = None,
 ) -> tuple[Attachment, ...]:
     """The briefs for `guides` as `<company>-<role>.pdf` attachments, or one packet of them all.
 
-    Each brief renders under `timeout` seconds (None: no limit), as a batch's guides do.
+    Briefs come from `parts` (rendered beforehand on the shared workers) where it has them; any
+    other renders here under `timeout` seconds (None: no limit), as a batch's guides do.
     """
     from .pdf import render_pdf
 
@@ -512,10 +517,10 @@ def render_attachments(
     if packet:
         packet_key = ("packet", title, tuple(g.path.resolve() for g in guides))
         if packet_key not in cache:
-            parts = "\0".join(brief_identity(g, options) for g in guides)
-            identity = hashlib.sha256(f"packet\0{title or ''}\0{parts}".encode()).hexdigest()
+            identities = "\0".join(brief_identity(g, options) for g in guides)
+            identity = hashlib.sha256(f"packet\0{title or ''}\0{identities}".encode()).hexdigest()
             cache[packet_key] = Attachment(
-                PACKET_NAME, _build_packet(guides, options, title, timeout), identity=identity
+                PACKET_NAME, _build_packet(guides, options, title, timeout, parts), identity=identity
             )
         return (cache[packet_key],)
     names, _ = plan_names([g.slug for g in guides], ".pdf")
@@ -523,8 +528,10 @@ def render_attachments(
     for guide, name in zip(guides, names, strict=True):
         key = ("brief", guide.path.resolve())
         if key not in cache:
-            with render_time_limit(timeout, str(guide.path)):
-                data = render_pdf(guide, options)
+            data = parts.get(guide) if parts is not None else None
+            if data is None:
+                with render_time_limit(timeout, str(guide.path)):
+                    data = render_pdf(guide, options)
             cache[key] = Attachment(name, data, identity=brief_identity(guide, options))
         found.append(Attachment(name, cache[key].data, identity=cache[key].identity))
     return tuple(found)
@@ -550,11 +557,22 @@ def brief_identity(guide: Guide, options: RenderOptions) -> str:
 
 
 def _build_packet(
-    guides: Sequence[Guide], options: RenderOptions, title: str | None, timeout: float | None
+    guides: Sequence[Guide],
+    options: RenderOptions,
+    title: str | None,
+    timeout: float | None,
+    parts: PartStore | None,
 ) -> bytes:
     from .packet import build_packet
 
-    return build_packet(list(guides), options, title=title, timeout=timeout)
+    return build_packet(
+        list(guides),
+        options,
+        title=title,
+        timeout=timeout,
+        cache_dir=parts.cache_dir if parts is not None else None,
+        batch_dir=parts.batch_dir if parts is not None else None,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -681,8 +699,12 @@ class MessageStream:
         when: datetime | None = None,
         cache: dict[Any, Attachment] | None = None,
         timeout: float | None = DEFAULT_RENDER_TIMEOUT,
+        parts: PartStore | None = None,
     ) -> None:
         self.options = (options or RenderOptions()).pinned()
+        self.parts = parts
+        #: Called once per recipient as the stream moves past it (built, refused or a repeat).
+        self.progress: Callable[[], None] | None = None
         check_address(sender, "from")
         self.inputs, self.recipients, self.sender, self.subject = inputs, recipients, sender, subject
         self.packet, self.max_size, self.when, self.timeout = packet, max_size, when, timeout
@@ -698,6 +720,17 @@ class MessageStream:
 
     def _paths(self, recipient: Recipient) -> list[Path]:
         return list(dict.fromkeys([*recipient.guides, *self.inputs]))
+
+    def guides(self) -> list[Guide]:
+        """Every guide some message attaches, once each, in order (those that load)."""
+        found: dict[Path, Guide] = {}
+        for recipient in self.recipients:
+            for path in self._paths(recipient):
+                resolved = path.resolve()
+                if resolved not in found:
+                    with contextlib.suppress(GuidepdfError):
+                        found[resolved] = load_guide(path)
+        return list(found.values())
 
     def _render_keys(self, paths: Sequence[Path]) -> list[Any]:
         resolved = [p.resolve() for p in paths]
@@ -726,6 +759,8 @@ class MessageStream:
                         guide_cache.pop(key, None)
                         if self.shared_cache is None:
                             cache.pop(key, None)
+                if self.progress is not None:
+                    self.progress()
             if out is not None:
                 yield out
 
@@ -742,7 +777,13 @@ class MessageStream:
         try:
             guides = [_cached_guide(p, guide_cache) for p in paths]
             attachments = render_attachments(
-                guides, options, packet=self.packet, cache=cache, title=subject, timeout=self.timeout
+                guides,
+                options,
+                packet=self.packet,
+                cache=cache,
+                title=subject,
+                timeout=self.timeout,
+                parts=self.parts,
             )
             with render_time_limit(self.timeout, f"{label}: the email templates"):
                 message = build_message(

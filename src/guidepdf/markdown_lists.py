@@ -17,8 +17,6 @@ from markdown.extensions import Extension
 from markdown.preprocessors import Preprocessor
 from markdown.treeprocessors import Treeprocessor
 
-from .errors import RenderError
-
 #: A list marker (bullet, `1.` or `1)`), then spaces and text, or nothing (an empty item).
 _ITEM_RE = re.compile(r"([*+-]|(\d{1,9})[.)])(?:( +)(\S.*)|[ ]*)$")
 _RULE_RE = re.compile(r"([-*_])(?:[ ]*\1){2,}[ ]*$")
@@ -31,9 +29,13 @@ _BLOCKS = frozenset({"p", "pre", "div", "blockquote", "table", "h1", "h2", "h3",
 #: level, so depth costs time by the square, and it recurses per level: 35 levels passed Python's
 #: recursion limit before. Refusing here is immediate; 32 levels of 5 mm are wider than a page.
 MAX_DEPTH = 32
-NESTS_TOO_DEEPLY = "the Markdown body nests too deeply to convert"
 #: Python-Markdown's indentation unit for list content.
 _GRID = 4
+
+
+class ListsTooDeep(RecursionError):
+    """Lists nest past MAX_DEPTH. A RecursionError, because that is what Python-Markdown would end
+    in: every caller of the Markdown stage already reports it as a body that nests too deeply."""
 
 
 def _item(text: str) -> tuple[str, int, str] | None:
@@ -88,7 +90,7 @@ class ListNestingPreprocessor(Preprocessor):
                 item = None  # CommonMark: only a non-empty bullet or `1.` may interrupt a paragraph
             if item is not None:
                 if level >= MAX_DEPTH:
-                    raise RenderError(NESTS_TOO_DEEPLY)
+                    raise ListsTooDeep(f"lists nest more than {MAX_DEPTH} levels deep")
                 marker, offset, content = item
                 ordered = marker[0].isdigit()
                 # An item of the other kind than its sibling above starts a new list.

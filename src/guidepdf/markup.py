@@ -12,7 +12,7 @@ import markdown
 import nh3
 
 from .errors import RenderError
-from .markdown_lists import NESTS_TOO_DEEPLY, ListNestingExtension
+from .markdown_lists import ListNestingExtension
 
 #: Elements a guide body may contain; everything else is removed (its text kept where harmless).
 ALLOWED_TAGS = frozenset(
@@ -181,7 +181,7 @@ def render_body(
         raw = md.convert(text)
     except RecursionError:
         # Python-Markdown recurses once per nesting level (lists, quotes): a few hundred levels is enough.
-        raise RenderError(NESTS_TOO_DEEPLY) from None
+        raise RenderError("the Markdown body nests too deeply to convert") from None
     raw = _drop_leading_title(raw, drop_title)
     raw = _shift_headings(raw, top_level)
     raw = _ALIGN_RE.sub(r' class="align-\1"', raw)

@@ -236,16 +236,23 @@ class _PartCache:
         except (OSError, ValueError, RenderError, RecursionError):
             return None
 
-    def put(self, key: str, data: bytes) -> None:
+    def put(self, key: str, data: bytes) -> bool:
+        """Keep `data` under `key`; False when the cache folder cannot be used or written."""
         if self.folder is None or not _CACHE_NAME_RE.match(f"{key}.pdf"):
-            return
+            return False
         with contextlib.suppress(OSError):  # a cache that cannot be written only costs time
             self.folder.mkdir(parents=True, exist_ok=True)
             if not _usable_folder(self.folder):
-                return
+                return False
             atomic_write(self.folder / f"{key}.pdf", data)
             record = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
             atomic_write(self.folder / f"{key}.json", json.dumps(record) + "\n")
+            return True
+        return False
+
+    def has(self, key: str) -> bool:
+        """True when `get(key)` would find a sound brief (it reads and checks the file)."""
+        return self.get(key) is not None
 
     def prune(self) -> None:
         if self.folder is None or not _usable_folder(self.folder) or not self.folder.is_dir():
@@ -285,12 +292,7 @@ def render_parts(
     reused: set[int] = set()
     todo: list[tuple[int, RenderTask, str]] = []
     for i, guide in enumerate(guides):
-        text = _guide_bytes(guide)
-        resources = guide_resources(guide.path, text)
-        task = RenderTask(
-            str(guide.path), text, options, "pdf", resources if workers.remote else None, timeout
-        )
-        key = render_key(task, theme, resources)
+        task, key = part_task(guide, options, theme, remote=workers.remote, timeout=timeout)
         cached = cache.get(key)
         if cached is not None:
             results[i] = TaskResult(task.source, data=cached[0], pages=cached[1])
@@ -315,6 +317,105 @@ def render_parts(
         for r, g in zip(results, guides, strict=True)
     ]
     return done, reused
+
+
+def part_task(
+    guide: Guide, options: RenderOptions, theme: Any, *, remote: bool, timeout: float | None
+) -> tuple[RenderTask, str]:
+    """The render task of `guide`'s brief and its render key (the batch's, so briefs are shared)."""
+    text = _guide_bytes(guide)
+    resources = guide_resources(guide.path, text)
+    task = RenderTask(str(guide.path), text, options, "pdf", resources if remote else None, timeout)
+    return task, render_key(task, theme, resources)
+
+
+class PartStore:
+    """Briefs rendered once for many uses (a mail merge), kept on disk by render key, read back one
+    at a time: memory holds a key per guide, never the briefs, however many there are."""
+
+    def __init__(self, cache: _PartCache, cache_dir: Path | None, batch_dir: Path | None) -> None:
+        self._cache = cache
+        self.cache_dir, self.batch_dir = cache_dir, batch_dir
+        self._keys: dict[Path, str] = {}
+        self._memory: dict[str, bytes] = {}  # only where no cache folder can be written
+        self.errors: dict[Path, str] = {}
+
+    def get(self, guide: Guide) -> bytes | None:
+        """The brief of `guide` if it was prepared, else None (render it yourself); raises the
+        guide's render error if its brief failed."""
+        path = guide.path.resolve()
+        if path in self.errors:
+            raise RenderError(self.errors[path])
+        key = self._keys.get(path)
+        if key is None:
+            return None
+        if key in self._memory:
+            return self._memory[key]
+        found = self._cache.get(key)
+        return found[0] if found is not None else None
+
+
+def store_parts(
+    guides: Sequence[Guide],
+    options: RenderOptions | None = None,
+    *,
+    cache_dir: Path | None,
+    batch_dir: Path | None = None,
+    jobs: int | None = None,
+    scheduler: str | None = None,
+    timeout: float | None = DEFAULT_TIMEOUT,
+    progress: Callable[[ItemResult], None] | None = None,
+    limit_option: str = "--timeout",
+) -> PartStore:
+    """Render each brief of `guides` that no batch output or cached part already has, on the warm
+    workers, into `cache_dir`; none of the bytes stay in memory (unless no cache folder is usable).
+
+    The briefs are exactly the ones `render` writes and a packet joins (same options, same render
+    key), so a mail merge after a batch renders nothing, and its briefs serve the next packet.
+    """
+    part_opts = packet_options(options)
+    store = PartStore(_PartCache(cache_dir, batch_dir), cache_dir, batch_dir)
+    theme = collect_theme(part_opts)
+    unique: dict[Path, Guide] = {}
+    for guide in guides:
+        unique.setdefault(guide.path.resolve(), guide)
+    remote = scheduler is not None
+    todo: list[tuple[Path, RenderTask, str]] = []
+    for path, guide in unique.items():
+        task, key = part_task(guide, part_opts, theme, remote=remote, timeout=timeout)
+        task = replace(task, limit_option=limit_option)
+        store._keys[path] = key
+        if store._cache.has(key):
+            if progress:
+                progress(ItemResult(task.source, None, Status.SKIPPED))
+        else:
+            todo.append((path, task, key))
+
+    def finished(n: int, result: TaskResult) -> None:
+        path, _, key = todo[n]
+        if result.data is None:
+            store.errors[path] = result.error or f"{path}: not rendered"
+            del store._keys[path]
+        elif not store._cache.put(key, result.data):
+            store._memory[key] = result.data
+        if progress:
+            status = Status.FAILED if result.error else Status.RENDERED
+            progress(ItemResult(result.source, None, status, error=result.error))
+
+    if todo:
+        inline = scheduler is None and len(todo) == 1
+        pool = Workers(
+            jobs,
+            scheduler=scheduler,
+            options=part_opts,
+            timeout=timeout,
+            inline=inline,
+            limit_option=limit_option,
+        )
+        with pool as workers:
+            workers.run(run_render, [task for _, task, _ in todo], theme, finished)
+    store._cache.prune()
+    return store
 
 
 # -- front matter and page numbers -------------------------------------------------------------------

@@ -74,9 +74,10 @@ def _fetcher_class() -> type:
             if scheme == "data":
                 return self.guard_image(url, super().fetch(url, headers))
             if scheme == "file":
-                path = self.local_path(self.real_url(url))
+                real = self.real_url(url)  # messages name the file on this machine, not the fixed base
+                path = self.local_path(real)
                 mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-                return URLFetcherResponse(url, body=self.read(url, path), headers={"Content-Type": mime})
+                return URLFetcherResponse(url, body=self.read(real, path), headers={"Content-Type": mime})
             if scheme in ("http", "https") and self.allow_network:
                 return self.guard_image(url, super().fetch(url, headers))
             self.refused.append(url)
@@ -201,8 +202,9 @@ def _steady_fonttools_fallback() -> None:
     fonts.Font._fonttools_subset = _fonttools_subset
 
 
-#: Tables WeasyPrint's subsetting drops (besides hinting); deleted before fontTools would parse them.
-_DROPPED_TABLES = ("GSUB", "GPOS", "SVG ")
+#: Tables WeasyPrint's subsetting drops (besides hinting), and GDEF, which only they use; deleted
+#: before fontTools would parse them.
+_DROPPED_TABLES = ("GSUB", "GPOS", "SVG ", "GDEF")
 
 
 def _fonttools_subset(font: Any, to_unicode: Any, hinting: bool) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date, timedelta
 
-from .guide import humanize, slugify
+from .guide import NUMBER_FIELDS, humanize, slugify
 
 #: A new guide is due for review this long after it is written.
 REVIEW_DAYS = 90
@@ -23,20 +23,7 @@ def new_guide(company: str | None = None, role: str | None = None, today: date |
     if role and role == role_slug:
         role_display = humanize(role)
     quarter = f"{today.year}-Q{(today.month - 1) // 3 + 1}"
-    figures = "\n".join(
-        f"    {name}: null"
-        for name in (
-            "base_low",
-            "base_high",
-            "stock_low",
-            "stock_high",
-            "bonus_low",
-            "bonus_high",
-            "bonus_pct",
-            "total_comp_low",
-            "total_comp_high",
-        )
-    )
+    figures = "\n".join(f"    {name}: null" for name in NUMBER_FIELDS)
     # json.dumps quotes any text as valid YAML (YAML is a superset of JSON), so no name breaks the file.
     return f"""---
 title: null

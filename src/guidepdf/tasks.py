@@ -70,6 +70,8 @@ class RenderTask:
     #: Files under the guide's folder, by relative path; None means "read them from the folder".
     resources: Files | None = None
     timeout: float | None = None
+    #: The option that set `timeout`, named in the error (not part of the render key).
+    limit_option: str = "--timeout"
 
 
 @dataclass(frozen=True)
@@ -261,10 +263,12 @@ def guide_resources(path: Path, text: bytes) -> Files:
 # -- running -----------------------------------------------------------------------------------------
 
 
-def time_limit(seconds: float | None, what: str) -> contextlib.AbstractContextManager[None]:
-    """Raise `RenderTimeout` naming `what` inside the block after `seconds` (see `timeouts`)."""
+def time_limit(
+    seconds: float | None, what: str, option: str = "--timeout"
+) -> contextlib.AbstractContextManager[None]:
+    """Raise `RenderTimeout` naming `what` (and the `option` that set the limit) after `seconds`."""
     return timeouts.time_limit(
-        seconds, lambda: RenderTimeout(f"{what}: stopped after {seconds:g} s (--timeout)")
+        seconds, lambda: RenderTimeout(f"{what}: stopped after {seconds:g} s ({option})")
     )
 
 
@@ -323,7 +327,7 @@ def run_render(task: RenderTask, theme: ThemeBundle | None = None) -> TaskResult
     path = Path(task.source)
     shown = str(path)
     try:
-        with time_limit(task.timeout, shown):
+        with time_limit(task.timeout, shown, task.limit_option):
             options = theme_options(task.options, theme)
             if task.resources is not None:
                 # No shared folder: recreate the guide's folder (its file and what it references).

@@ -106,6 +106,7 @@ class Workers:
         recycle: int = RECYCLE_AFTER,
         inline: bool = False,
         grace: float = GRACE,
+        limit_option: str = "--timeout",
     ) -> None:
         self.jobs = jobs or default_jobs()
         self.scheduler = scheduler
@@ -113,6 +114,7 @@ class Workers:
         self.timeout = timeout
         self.recycle = recycle
         self.grace = grace
+        self.limit_option = limit_option
         self.inline = inline and scheduler is None
         self._pool: Any = None
         self._executor: Executor | None = None
@@ -247,7 +249,7 @@ class Workers:
                 try:
                     result = future.result()
                 except FutureTimeout:
-                    result = _failed(tasks[index], f"stopped after {self.timeout:g} s (--timeout)")
+                    result = _failed(tasks[index], f"stopped after {self.timeout:g} s ({self.limit_option})")
                 except ProcessExpired:
                     deaths[index] = deaths.get(index, 0) + 1
                     if not finished_well and sum(deaths.values()) >= 3:
@@ -301,7 +303,10 @@ class Workers:
                 if now - started > limit:
                     del inflight[future]
                     future.cancel()
-                    finish(index, _failed(tasks[index], f"stopped after {self.timeout:g} s (--timeout)"))
+                    finish(
+                        index,
+                        _failed(tasks[index], f"stopped after {self.timeout:g} s ({self.limit_option})"),
+                    )
 
 
 def _size(task: Any) -> int:

@@ -172,11 +172,16 @@ def test_an_image_that_is_a_symlink_loop(tmp_path: Path) -> None:
     (folder / "a.png").symlink_to("b.png")
     (folder / "b.png").symlink_to("a.png")
     out = tmp_path / "out"
-    run = cli("render", guide, "-o", out, "--as-of", AS_OF)
+    refused = cli("render", guide, "-o", out, "--as-of", AS_OF)  # a check error: not rendered by default
+    no_traceback(refused)
+    assert refused.code == 1
+    loop = "image a.png is a symlink that leads nowhere"
+    assert refused.errors == [f"error: {guide}: line 7: body: {loop} (--no-check renders anyway)"]
+    run = cli("render", guide, "-o", out, "--as-of", AS_OF, "--no-check")
     no_traceback(run)
     assert run.code == 0, run.stderr
     assert "Still rendered." in readable_text(out / "acme-engineer.pdf")
     checked = cli("check", guide, "--as-of", AS_OF)
     no_traceback(checked)
-    assert "body: error: image a.png does not exist" in checked.stdout
+    assert "body: error: image a.png is a symlink that leads nowhere" in checked.stdout
     assert GOOD.exists()
