@@ -600,11 +600,9 @@ def needs_scan(body: str) -> bool:
 
 
 def _scan_body(body: str) -> _BodyScan:
-    import markdown
+    from .markup import markdown_converter
 
-    from .markup import _EXTENSION_CONFIGS, _EXTENSIONS
-
-    html = markdown.Markdown(extensions=_EXTENSIONS, extension_configs=_EXTENSION_CONFIGS).convert(body)
+    html = markdown_converter().convert(body)
     collector = _TagCollector()
     collector.feed(html)
     collector.close()

@@ -938,9 +938,9 @@ def schema() -> None:
 @click.option("--role", help="Role as printed, e.g. 'ML/AI Engineer'.")
 def new(path: Path | None, company: str | None, role: str | None) -> None:
     """Write a new guide with every field, ready to fill in (never over an existing file)."""
-    from .guide import slugify
     from .output import atomic_write
     from .skeleton import new_guide
+    from .slug import slugify
 
     text = new_guide(company, role)
     stem = slugify(" ".join(filter(None, (company, role)))) or "new-guide"
