@@ -564,7 +564,7 @@ _ODD_TARGET_RE = re.compile(r"(?:\]\(|^\s{0,3}\[[^\]]*\]:)\s*(?!https?://[\w-]|#
 # (drawn as boxes from an <input> the sanitizer removes).
 _ODD_TEXT_RE = re.compile(
     r"(?<![\w.+-])(?!https?://)[A-Za-z][\w+.-]*://|\bftp\.|[\w.+-]@[\w-]+\.\w"
-    r"|https?://(?![\w-])|https?://[^\s<>]*[\[\]]"
+    r"|https?://(?![\w-])|https?://[^\s<]*[\[\]]"
     r"|^\s*(?:[-*+]|\d+[.)])\s+\[[ xX]\]",
     re.M,
 )
