@@ -559,8 +559,6 @@ def packet(
                 **run,
             )
             made, failed = [(target, result)], []
-            if result.pdf is not None:
-                write_packet(target, result)
     errors = {item.source: item.error for item in failed}
     for _, result in made:
         report_comparison(result.comparison)
@@ -569,6 +567,10 @@ def packet(
             say(f"warning: {source}: not fetched: {url}")
     for error in errors.values():
         say(f"error: {error}")
+    if not group_by:  # a grouped run wrote each packet as soon as it was joined
+        for path, result in made:
+            if result.pdf is not None:
+                write_packet(path, result)
     if not written:
         click.echo("error: no packet written: no guide could be used", err=True)
     if errors or selection.missing or selection.refused or not written:
