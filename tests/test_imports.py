@@ -70,7 +70,7 @@ def relative_imports(path: Path) -> list[tuple[str, list[str]]]:
 
     found = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module:
+        if isinstance(node, ast.ImportFrom) and node.level >= 1 and node.module:
             found.append((node.module, [alias.name for alias in node.names]))
     return found
 
@@ -78,7 +78,7 @@ def relative_imports(path: Path) -> list[tuple[str, list[str]]]:
 def test_no_module_imports_another_modules_private_names() -> None:
     private = [
         f"{path.stem} imports {module}.{name}"
-        for path in sorted(SRC.glob("*.py"))
+        for path in sorted(SRC.rglob("*.py"))
         for module, names in relative_imports(path)
         for name in names
         if name.startswith("_") and module != "_version"

@@ -53,7 +53,7 @@ def merge(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         writer.writerow(["email", "name", "guides"])
         for i in range(ROWS):
             writer.writerow([f"person{i}@example.com", f"Person {i}", GUIDES[i % 2].name])
-    monkeypatch.setattr(mail, "EmailMessage", Counted)
+    monkeypatch.setattr(mail.message, "EmailMessage", Counted)  # where messages are built
     Counted.live = Counted.most = 0
     return tmp_path
 
@@ -91,7 +91,7 @@ def test_each_brief_is_rendered_once_and_released_after_its_last_message(
         return real(guides, *args, cache=cache, **kwargs)
 
     spy.sizes = []  # type: ignore[attr-defined]
-    monkeypatch.setattr(mail, "render_attachments", spy)
+    monkeypatch.setattr(mail.stream, "render_attachments", spy)  # where the stream renders
     people, problems = mail.read_recipients(merge / "people.csv")
     assert problems == ()
     stream = mail.MessageStream([], people, sender="coach@example.org")
