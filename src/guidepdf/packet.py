@@ -604,7 +604,9 @@ def join_packet(
         if len(folio_pdf.pages) != guide_pages:
             raise RenderError(f"page numbers: {len(folio_pdf.pages)} pages for {guide_pages} guide pages")
         for offset, folio in enumerate(folio_pdf.pages):
-            _stamp_artifact(out, out.pages[front_pages + offset], folio)
+            page = out.pages[front_pages + offset]
+            _drop_own_counter(out, page)  # the packet's page counter takes its place: one per page
+            _stamp_artifact(out, page, folio)
 
         for page in out.pages[:front_pages]:
             for annot in page.obj.get("/Annots") or []:
@@ -637,8 +639,12 @@ def join_packet(
                 out.Root.OutputIntents = _copy(out, front_pdf.Root.OutputIntents)
         structure.finish()
         share_fonts(out)  # one program per face, not one per part: a packet is not forty copies of Inter
+        # The front matter has bookmarks too, before the guides': the cover, then the contents.
+        front_marks = [pikepdf.OutlineItem("Cover", 0)]
+        if front_pages > 1:
+            front_marks.append(pikepdf.OutlineItem("Contents", 1))
         with out.open_outline() as packet_outline:
-            packet_outline.root.extend(outline)
+            packet_outline.root.extend([*front_marks, *outline])
         # Deterministic: the same inputs give the same bytes, the file ID included.
         return save(
             out, object_stream_mode=pikepdf.ObjectStreamMode.generate, min_version=front_pdf.pdf_version
@@ -764,6 +770,77 @@ def _stamp_artifact(out: Any, page: Any, folio: Any) -> None:
     # The page's own content may leave its coordinate system changed: isolate it, then stamp.
     page.contents_add(b"q\n", prepend=True)
     page.contents_add(b"Q\n/Artifact <</Type /Pagination>> BDC q " + name.encode() + b" Do Q EMC\n")
+
+
+#: Where a brief's own page counter is drawn: its bottom-right page-margin box, a pagination artifact
+#: whose text starts in the right half of the page, below this share of the page's height.
+_COUNTER_BOTTOM = 0.1
+
+
+def _drop_own_counter(out: Any, page: Any) -> bool:
+    """Take a brief's own "Page X of Y" (its bottom-right page-margin box, a pagination artifact) out
+    of a packet page, whose stamped page number replaces it; False when the page has none."""
+    import zlib
+
+    import pikepdf
+
+    ops = pikepdf.parse_content_stream(page)
+    box = page.mediabox
+    left, bottom = float(box[0]), float(box[1])
+    width, height = float(box[2]) - left, float(box[3]) - bottom
+    ctm, stack = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0), []
+    start: int | None = None
+    found: tuple[int, int] | None = None
+    for i, (operands, operator) in enumerate(ops):
+        op = str(operator)
+        if op == "q":
+            stack.append(ctm)
+        elif op == "Q" and stack:
+            ctm = stack.pop()
+        elif op == "cm" and len(operands) == 6:
+            ctm = _multiply(tuple(float(v) for v in operands), ctm)
+        elif op == "BDC" and start is None and _is_pagination(operands):
+            start = i
+        elif op == "EMC" and start is not None:
+            start = None
+        elif op == "Tm" and start is not None and len(operands) == 6:
+            x, y = _apply(ctm, float(operands[4]), float(operands[5]))
+            if x - left > width / 2 and y - bottom < height * _COUNTER_BOTTOM:
+                end = next(j for j in range(i, len(ops)) if str(ops[j][1]) == "EMC")
+                if found is not None:
+                    return False  # more than one such box: not the layout this knows, left alone
+                found = (start, end)
+                start = None
+    if found is None:
+        return False
+    kept = ops[: found[0]] + ops[found[1] + 1 :]
+    data = pikepdf.unparse_content_stream(kept)
+    stream = pikepdf.Stream(out, zlib.compress(data, 6))
+    stream.Filter = pikepdf.Name.FlateDecode
+    page.obj.Contents = stream
+    return True
+
+
+def _is_pagination(operands: Any) -> bool:
+    from pikepdf import Dictionary, Name
+
+    return (
+        len(operands) == 2
+        and operands[0] == Name.Artifact
+        and isinstance(operands[1], Dictionary)
+        and operands[1].get("/Type") == Name.Pagination
+    )
+
+
+def _multiply(m: tuple[float, ...], n: tuple[float, ...]) -> tuple[float, ...]:
+    """The matrix product m × n (PDF order: m applied first)."""
+    a, b, c, d, e, f = m
+    p, q, r, s, t, u = n
+    return (a * p + b * r, a * q + b * s, c * p + d * r, c * q + d * s, e * p + f * r + t, e * q + f * s + u)
+
+
+def _apply(m: tuple[float, ...], x: float, y: float) -> tuple[float, float]:
+    return (m[0] * x + m[2] * y + m[4], m[1] * x + m[3] * y + m[5])
 
 
 def _copy(out: Any, obj: Any) -> Any:
