@@ -784,11 +784,12 @@ def _drop_own_counter(out: Any, page: Any) -> bool:
 
     import pikepdf
 
-    ops = pikepdf.parse_content_stream(page)
+    ops: list[Any] = list(pikepdf.parse_content_stream(page))
     box = page.mediabox
     left, bottom = float(box[0]), float(box[1])
     width, height = float(box[2]) - left, float(box[3]) - bottom
-    ctm, stack = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0), []
+    ctm: tuple[float, ...] = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+    stack: list[tuple[float, ...]] = []
     start: int | None = None
     found: tuple[int, int] | None = None
     for i, (operands, operator) in enumerate(ops):
