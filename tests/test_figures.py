@@ -200,7 +200,7 @@ def test_brief_shows_body_figures_marked_from_the_guides_text(tmp_path: Path) ->
     assert result.exit_code == 0, result.output
     text = " ".join(pdftotext(out).split())
     assert "£195K–£275K" in text and "HK$4.10M–HK$6.00M" in text
-    assert text.count("from the guide's text") >= 1 and text.count("the guide's") >= 2  # London, Hong Kong
+    assert text.count("from the guide’s text") >= 1 and text.count("the guide’s") >= 2  # London, Hong Kong
     assert "No figures in the guide's data" not in text
 
 

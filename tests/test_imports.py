@@ -50,3 +50,47 @@ def test_package_import_is_lazy_and_exports_resolve() -> None:
         assert getattr(guidepdf, name) is not None
     with pytest.raises(AttributeError):
         _ = guidepdf.no_such_name  # type: ignore[attr-defined]
+
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "guidepdf"
+#: Imports that would run back up the pipeline (load -> body -> page -> PDF -> packet/mail -> CLI).
+UPWARD = {
+    "markup": {"guide", "templating", "pdf", "batch", "packet", "mail", "cli"},
+    "guide": {"markup", "templating", "pdf", "batch", "packet", "mail", "cli"},
+    "pdf": {"batch", "packet", "mail", "cli"},
+    "packet": {"preview", "mail", "cli"},
+    "batch": {"packet", "mail", "cli"},
+    "check": {"pdf", "batch", "packet", "mail", "cli"},
+}
+
+
+def relative_imports(path: Path) -> list[tuple[str, list[str]]]:
+    """(module, names) for each `from .module import names` in a source file."""
+    import ast
+
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module:
+            found.append((node.module, [alias.name for alias in node.names]))
+    return found
+
+
+def test_no_module_imports_another_modules_private_names() -> None:
+    private = [
+        f"{path.stem} imports {module}.{name}"
+        for path in sorted(SRC.glob("*.py"))
+        for module, names in relative_imports(path)
+        for name in names
+        if name.startswith("_") and module != "_version"
+    ]
+    assert private == []
+
+
+def test_imports_never_run_back_up_the_pipeline() -> None:
+    upward = [
+        f"{path.stem} imports {module}"
+        for path in sorted(SRC.glob("*.py"))
+        for module, _ in relative_imports(path)
+        if module in UPWARD.get(path.stem, set())
+    ]
+    assert upward == []

@@ -238,11 +238,6 @@ def _setup_theme(folder: Path, handler: BusyMailbox) -> None:
     (theme / "brand.css").write_text(":root { --accent: #7a1f5c; }\n", encoding="utf-8")
 
 
-def _setup_check_errors(folder: Path, handler: BusyMailbox) -> None:
-    (folder / "guides" / "ironbark-security-security-engineer.md").unlink()
-    shutil.copy(DATA / "readme" / "guides" / "ironbark.md", folder / "guides")
-
-
 def _setup_ignore(folder: Path, handler: BusyMailbox) -> None:
     listing = README.split("$ cat guides/.guidepdfignore\n", 1)[1].split("\n$ ", 1)[0]
     (folder / "guides" / ".guidepdfignore").write_text(listing + "\n", encoding="utf-8")
@@ -276,7 +271,6 @@ def first_command(block: Block) -> str:
 #: Extra preparation for the blocks that need it, by their first command.
 SETUPS: dict[str, Callable[[Path, BusyMailbox], None]] = {
     "guidepdf render seeds/ -o out/": _setup_bad,
-    "guidepdf render guides/ -o out/": _setup_check_errors,
     "cat guides/.guidepdfignore": _setup_ignore,
     "guidepdf email lumenpay-product-manager.md --to 'Ann Lee <ann@example.com>' "
     "--from 'Coach <coach@example.org>' --eml ann.eml": _setup_mail,

@@ -35,7 +35,6 @@ class ChartRow:
     region: str
     currency: str
     bars: tuple[ChartBar, ...]
-    scale_label: str
     #: The axis under the row: (fraction of the scale, label), from zero.
     ticks: tuple[tuple[float, str], ...] = ()
     from_body: bool = False
@@ -155,9 +154,8 @@ def chart_row(comp: Compensation, top: float | None = None) -> ChartRow:
         bars.append(ChartBar(kind, name, start, end, label, estimated, body))
     region = comp.region or "Unnamed region"
     currency = comp.currency or ""
-    scale = format_range(0, top, comp.currency) if top > 0 else ""
     ticks = _ticks(top, comp.currency) if bars else ()
-    return ChartRow(region, currency, tuple(bars), scale, ticks, body)
+    return ChartRow(region, currency, tuple(bars), ticks, body)
 
 
 def describe(rows: Iterable[ChartRow]) -> str:

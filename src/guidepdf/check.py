@@ -564,7 +564,7 @@ _ODD_TARGET_RE = re.compile(r"(?:\]\(|^\s{0,3}\[[^\]]*\]:)\s*(?!https?://[\w-]|#
 # (drawn as boxes from an <input> the sanitizer removes).
 _ODD_TEXT_RE = re.compile(
     r"(?<![\w.+-])(?!https?://)[A-Za-z][\w+.-]*://|\bftp\.|[\w.+-]@[\w-]+\.\w"
-    r"|https?://(?![\w-])|https?://[^\s<>]*[\[\]]"
+    r"|https?://(?![\w-])|https?://[^\s<]*[\[\]]"
     r"|^\s*(?:[-*+]|\d+[.)])\s+\[[ xX]\]",
     re.M,
 )
@@ -600,11 +600,9 @@ def needs_scan(body: str) -> bool:
 
 
 def _scan_body(body: str) -> _BodyScan:
-    import markdown
+    from .markup import markdown_converter
 
-    from .markup import _EXTENSION_CONFIGS, _EXTENSIONS
-
-    html = markdown.Markdown(extensions=_EXTENSIONS, extension_configs=_EXTENSION_CONFIGS).convert(body)
+    html = markdown_converter().convert(body)
     collector = _TagCollector()
     collector.feed(html)
     collector.close()

@@ -559,8 +559,6 @@ def packet(
                 **run,
             )
             made, failed = [(target, result)], []
-            if result.pdf is not None:
-                write_packet(target, result)
     errors = {item.source: item.error for item in failed}
     for _, result in made:
         report_comparison(result.comparison)
@@ -569,6 +567,10 @@ def packet(
             say(f"warning: {source}: not fetched: {url}")
     for error in errors.values():
         say(f"error: {error}")
+    if not group_by:  # a grouped run wrote each packet as soon as it was joined
+        for path, result in made:
+            if result.pdf is not None:
+                write_packet(path, result)
     if not written:
         click.echo("error: no packet written: no guide could be used", err=True)
     if errors or selection.missing or selection.refused or not written:
@@ -938,9 +940,9 @@ def schema() -> None:
 @click.option("--role", help="Role as printed, e.g. 'ML/AI Engineer'.")
 def new(path: Path | None, company: str | None, role: str | None) -> None:
     """Write a new guide with every field, ready to fill in (never over an existing file)."""
-    from .guide import slugify
     from .output import atomic_write
     from .skeleton import new_guide
+    from .slug import slugify
 
     text = new_guide(company, role)
     stem = slugify(" ".join(filter(None, (company, role)))) or "new-guide"

@@ -15,6 +15,7 @@ from frontmatter.default_handlers import YAMLHandler
 
 from .errors import GuideError
 from .reading import TooLarge, read_limited
+from .slug import slugify
 
 #: Files larger than this are refused before any parsing.
 MAX_BYTES = 5_000_000
@@ -137,14 +138,6 @@ class Guide:
     def review_overdue(self, as_of: date) -> bool:
         """True when the guide's review date is before `as_of`."""
         return self.next_review_due is not None and self.next_review_due < as_of
-
-
-def slugify(text: str) -> str:
-    """Lower-case ASCII words joined by hyphens; total and stable for any string."""
-    import unicodedata
-
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
 
 
 def humanize(slug: str) -> str:

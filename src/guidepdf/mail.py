@@ -28,11 +28,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import GuidepdfError, UsageError
-from .guide import Guide, load_guide, slugify
+from .guide import Guide, load_guide
 from .inputs import UniqueNames, expand_inputs, plan_names
 from .options import RenderOptions
 from .output import atomic_write, read_own_file
 from .reading import read_limited, real_path, refusal
+from .slug import slugify
 
 if TYPE_CHECKING:
     from .packet import PartStore

@@ -129,6 +129,13 @@ _EXTENSIONS: list[str | markdown.Extension] = [
     "pymdownx.saneheaders",  # `#1 priority` is text, not a heading: ATX headings need a space
     "pymdownx.escapeall",  # every punctuation mark escapable; a backslash at a line end breaks the line
 ]
+
+
+def markdown_converter() -> markdown.Markdown:
+    """A fresh Python-Markdown converter with the extensions a guide body is read with."""
+    return markdown.Markdown(extensions=_EXTENSIONS, extension_configs=_EXTENSION_CONFIGS)
+
+
 _EXTENSION_CONFIGS: dict[str, dict[str, Any]] = {
     "toc": {"permalink": False, "slugify": lambda value, sep: _slug_id(value, sep)},
     "footnotes": {"BACKLINK_TEXT": "↩"},
@@ -158,7 +165,7 @@ class Body:
 
 
 def _slug_id(value: str, sep: str) -> str:
-    from .guide import slugify
+    from .slug import slugify
 
     return "s-" + (slugify(value) or "section")
 
@@ -176,7 +183,7 @@ def render_body(
     is dropped, since the brief prints its own title block; so is a line of `backticked` tags
     that repeats `drop_tags` (the front matter's tags, which the title block shows as pills).
     """
-    md = markdown.Markdown(extensions=_EXTENSIONS, extension_configs=_EXTENSION_CONFIGS)
+    md = markdown_converter()
     try:
         raw = md.convert(text)
     except RecursionError:

@@ -28,12 +28,13 @@ from .batch import ItemResult, Status, read_manifest
 from .conform import save
 from .errors import GuidepdfError, RenderError, UsageError
 from .fontshare import share_fonts
-from .guide import MAX_BYTES, Guide, load_guide, slugify
+from .guide import MAX_BYTES, Guide, load_guide
 from .inputs import plan_names
 from .options import RenderOptions
 from .output import atomic_write, open_own_file, read_own_file
 from .rates import MONEY_FIELDS, Rates, comparison_note, sort_by_money
 from .reading import read_limited
+from .slug import slugify
 from .statekey import sign, signed
 from .tasks import (
     PageTask,
@@ -1142,7 +1143,7 @@ def make_packets(
 
 
 def _count_pages(data: bytes) -> int:
-    from .preview import page_count
+    from .pdfinfo import page_count
 
     return page_count(data)
 

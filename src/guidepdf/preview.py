@@ -13,17 +13,7 @@ import tempfile
 from pathlib import Path
 
 from .errors import RenderError, UsageError
-
-
-def page_count(pdf: bytes) -> int:
-    """How many pages `pdf` has."""
-    import pikepdf
-
-    try:
-        with pikepdf.Pdf.open(io.BytesIO(pdf), attempt_recovery=False) as document:
-            return len(document.pages)
-    except (pikepdf.PdfError, ValueError, OSError) as exc:
-        raise RenderError(f"not a readable PDF: {exc}") from None
+from .pdfinfo import page_count
 
 
 def page_png(pdf: bytes, page: int = 1, dpi: int = 100) -> bytes:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from datetime import date, timedelta
 
-from .guide import NUMBER_FIELDS, humanize, slugify
+from .guide import NUMBER_FIELDS, humanize
+from .slug import slugify
 
 #: A new guide is due for review this long after it is written.
 REVIEW_DAYS = 90

@@ -30,10 +30,11 @@ from .breaks import soft_breaks
 from .chart import build_chart
 from .errors import GuidepdfError, RenderError, TemplateNotFound
 from .figures import with_body_figures
-from .guide import Guide, slugify
+from .guide import Guide
 from .markup import inline_tags, render_body
 from .money import currency_prefix, format_date, format_money, format_percent, format_range
 from .options import RenderOptions
+from .slug import slugify
 from .themes import builtin_dir
 from .typeset import typeset
 
