@@ -793,25 +793,31 @@ def _drop_own_counter(out: Any, page: Any) -> bool:
     stack: list[tuple[float, ...]] = []
     start: int | None = None
     found: tuple[int, int] | None = None
-    for i, (operands, operator) in enumerate(ops):
-        op = str(operator)
-        if op == "q":
+    save, restore, concat, begin, end, matrix = (
+        pikepdf.Operator(o) for o in ("q", "Q", "cm", "BDC", "EMC", "Tm")
+    )
+    for i, instruction in enumerate(ops):
+        op = instruction.operator  # (attribute access: unpacking each instruction costs ten times more)
+        if op == save:
             stack.append(ctm)
-        elif op == "Q" and stack:
-            ctm = stack.pop()
-        elif op == "cm" and len(operands) == 6:
-            ctm = _multiply(tuple(float(v) for v in operands), ctm)
-        elif op == "BDC" and start is None and _is_pagination(operands):
-            start = i
-        elif op == "EMC" and start is not None:
+        elif op == restore:
+            if stack:
+                ctm = stack.pop()
+        elif op == concat:
+            if len(instruction.operands) == 6:
+                ctm = _multiply(tuple(float(v) for v in instruction.operands), ctm)
+        elif op == begin:
+            if start is None and _is_pagination(instruction.operands):
+                start = i
+        elif op == end:
             start = None
-        elif op == "Tm" and start is not None and len(operands) == 6:
-            x, y = _apply(ctm, float(operands[4]), float(operands[5]))
+        elif op == matrix and start is not None and len(instruction.operands) == 6:
+            x, y = _apply(ctm, float(instruction.operands[4]), float(instruction.operands[5]))
             if x - left > width / 2 and y - bottom < height * _COUNTER_BOTTOM:
-                end = next(j for j in range(i, len(ops)) if str(ops[j][1]) == "EMC")
+                stop = next(j for j in range(i, len(ops)) if ops[j].operator == end)
                 if found is not None:
                     return False  # more than one such box: not the layout this knows, left alone
-                found = (start, end)
+                found = (start, stop)
                 start = None
     if found is None:
         return False
