@@ -1,4 +1,4 @@
-"""Many guides → one tagged PDF packet: each guide's brief, joined behind a cover, contents and overview.
+"""Many guides → one tagged PDF packet: each guide's brief, joined behind a cover and contents.
 
 A packet is assembled, not laid out again: its parts are the very briefs `guidepdf render` writes
 (same options, same render key), reused from a batch's output or the packet cache when unchanged and
@@ -516,7 +516,7 @@ def folio_options(options: RenderOptions) -> RenderOptions:
 def front_matter_html(
     title: str, entries: Sequence[_Entry], options: RenderOptions, comparison: dict[str, Any] | None = None
 ) -> str:
-    """The cover, contents and overview pages as HTML."""
+    """The cover and the contents (one table, also the overview) as HTML."""
     companies = list(dict.fromkeys(e.guide.company_display for e in entries if e.guide.company_display))
     context = {
         "title": title,
@@ -542,7 +542,7 @@ def front_matter_html(
 
 
 def folios_html(title: str, pages: int, options: RenderOptions) -> str:
-    """`pages` blank pages carrying only "Packet page N of M", stamped over the briefs' pages."""
+    """`pages` blank pages carrying only "Page N of M", stamped over the briefs' pages."""
     return render_template("packet-folios.html.j2", {"title": title, "pages": pages}, options)
 
 
@@ -556,8 +556,9 @@ def join_packet(
     parts: Sequence[tuple[Guide, _Part]],
     cache: _PartCache | None = None,
 ) -> bytes:
-    """Front matter and parts as one tagged PDF: stamped page numbers, live links, bookmarks, page labels
-    and one structure tree holding every part's, in page order.
+    """Front matter and parts as one tagged PDF: stamped page numbers (each in place of the brief's own
+    counter, so a guide page shows one), live links, bookmarks (the cover, the contents, then each
+    guide's), page labels and one structure tree holding every part's, in page order.
 
     qpdf (through pikepdf) copies the parts' pages and structure elements, and reads the copied
     streams from their sources only when the packet is written. A part on disk (in `cache`, or a
