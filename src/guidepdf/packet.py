@@ -563,8 +563,9 @@ def join_packet(
     qpdf (through pikepdf) copies the parts' pages and structure elements, and reads the copied
     streams from their sources only when the packet is written. A part on disk (in `cache`, or a
     batch's output) therefore stays open, unread, until then: memory holds the joined file's objects,
-    not its page contents, however many guides it has. A part held as bytes has its streams taken
-    over as soon as it is joined, so that its bytes can go.
+    and of its page contents only each guide page's content stream (read to take the brief's own page
+    counter out, kept compressed), not its fonts and images. A part held as bytes has its streams
+    taken over as soon as it is joined, so that its bytes can go.
     """
     import pikepdf
     from pikepdf import Array, Dictionary, Name, Pdf, String
