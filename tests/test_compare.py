@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from pypdf import PdfReader
 
 from conftest import SEEDS, pdfinfo, pdftotext
 from guidepdf.cli import main
@@ -112,7 +113,9 @@ def test_packet_overview_names_the_comparison_currency_and_group_covers(tmp_path
     assert "Salary negotiation packet: Aurelian Systems" in pdfinfo(pdf)["Title"]
     brief = tmp_path / "brief.pdf"
     runner.invoke(main, ["render", str(guides / NAMES[0]), "-o", str(brief), *args])
-    # One guide: the cover, then the brief; no contents or overview pages.
+    # One guide: the cover, then the brief; no contents page.
     assert int(pdfinfo(pdf)["Pages"]) == int(pdfinfo(brief)["Pages"]) + 1
     first = pdftotext(pdf).split("\f")[0]
     assert "Aurelian Systems" in first and "Contents" not in pdftotext(pdf)
+    top = [item.title for item in PdfReader(pdf).outline if not isinstance(item, list)]
+    assert top == ["Cover", load_guide(guides / NAMES[0]).title]

@@ -84,17 +84,33 @@ def pdftotext_range(pdf: Path, first: int, last: int) -> str:
     return subprocess.run(args, check=True, capture_output=True, text=True).stdout
 
 
+FRONT = 2  # the cover, then one contents page (the contents table is also the overview)
+
+
 def contents(pdf: Path) -> list[tuple[str, str]]:
-    """(title, page label) pairs as the contents page prints them."""
-    text = pdftotext_range(pdf, 2, 2)
-    titles = [load_guide(SEEDS / name).title for name in NAMES]
-    found = []
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    for title in titles:
-        index = lines.index(title)
-        number = next(line for line in lines[index + 1 :] if re.fullmatch(r"\d+", line))
-        found.append((title, number))
+    """(title, page label) pairs in the contents' order, as its links announce them ("Title, page N"),
+    each checked against the company and page number the contents page prints."""
+    reader = PdfReader(pdf)
+    found: list[tuple[str, str]] = []
+    for page in reader.pages[1:FRONT]:
+        for ref in page.get("/Annots") or []:
+            spoken = str(ref.get_object().get("/Contents", ""))
+            match = re.fullmatch(r"(.+), page (\d+)", spoken)
+            if match and match.groups() not in found:
+                found.append((match[1], match[2]))
+    args = ["pdftotext", "-layout", "-enc", "UTF-8", "-f", "2", "-l", str(FRONT), str(pdf), "-"]
+    rows = subprocess.run(args, check=True, capture_output=True, text=True).stdout.splitlines()
+    for title, number in found:  # the row that starts with the guide's company ends with its page
+        company = title.split(" — ")[0]
+        assert any(r.strip().startswith(company) and r.split()[-1] == number for r in rows), (title, number)
     return found
+
+
+def guide_marks(reader: PdfReader) -> list:
+    """The top-level bookmarks of the guides: after the front matter's (the cover, the contents)."""
+    top = [item for item in reader.outline if not isinstance(item, list)]
+    assert [item.title for item in top[:FRONT]] == ["Cover", "Contents"]
+    return top[FRONT:]
 
 
 def test_cover_names_title_date_and_count(packet: Path) -> None:
@@ -113,29 +129,32 @@ def test_contents_page_numbers_are_true(packet: Path) -> None:
     for title, label in listed:
         index = labels.index(label)
         assert title in page_text(packet, index), f"{title} is not on page {label}"
-        # and it starts there: the guide's own first page carries the packet's number
-        text = page_text(packet, index)
-        assert f"Packet page {label} of" in text and "Page 1 of" in text
+        # and it starts there, carrying the packet's page number: the only page counter on it
+        counters = re.findall(r"Page (\d+) of (\d+)", page_text(packet, index))
+        assert counters == [(label, str(len(labels) - FRONT))]
 
 
 def test_page_labels_match_the_footers(packet: Path) -> None:
     reader = PdfReader(packet)
     labels = reader.page_labels
-    assert labels[:3] == ["i", "ii", "iii"]
-    guide_pages = len(labels) - 3
-    assert labels[3:] == [str(n) for n in range(1, guide_pages + 1)]
-    for index in range(3, len(labels)):
-        footer = re.findall(r"Packet page (\d+) of (\d+)", page_text(packet, index))
+    assert labels[:FRONT] == ["i", "ii"]
+    guide_pages = len(labels) - FRONT
+    assert labels[FRONT:] == [str(n) for n in range(1, guide_pages + 1)]
+    for index in range(FRONT, len(labels)):
+        # one page counter a page: the packet's, where the brief's own "Page X of Y" was
+        footer = re.findall(r"Page (\d+) of (\d+)", page_text(packet, index))
         assert footer == [(labels[index], str(guide_pages))], f"page {index}"
-    # each brief keeps its own "Page X of Y": the page within its guide
-    assert pdftotext(packet).count("Page 1 of") == len(NAMES)
+    assert "Packet page" not in pdftotext(packet)
+    assert pdftotext(packet).count("Page 1 of") == 1
+    # the contents page is numbered in the front matter's own way, and the cover not at all
+    assert page_text(packet, 1).split()[-1] == "ii" and "Page" not in page_text(packet, 0)
 
 
 def test_contents_and_overview_links_go_to_each_guide(packet: Path) -> None:
     reader = PdfReader(packet)
     labels = reader.page_labels
     starts = {title: labels.index(label) for title, label in contents(packet)}
-    for front in (1, 2):  # contents and overview
+    for front in range(1, FRONT):  # the contents, which is also the overview
         targets = []
         for ref in reader.pages[front].get("/Annots") or []:
             annot = ref.get_object()
@@ -145,10 +164,13 @@ def test_contents_and_overview_links_go_to_each_guide(packet: Path) -> None:
         assert sorted(set(targets)) == sorted(starts.values())
 
 
-def test_bookmarks_one_per_guide_with_sections(packet: Path) -> None:
+def test_bookmarks_front_matter_then_one_per_guide_with_sections(packet: Path) -> None:
     reader = PdfReader(packet)
     outline = reader.outline
-    top = [item for item in outline if not isinstance(item, list)]
+    top = guide_marks(reader)
+    front = [item for item in outline if not isinstance(item, list)][:FRONT]
+    assert [reader.get_destination_page_number(item) for item in front] == [0, 1]
+    assert not isinstance(outline[outline.index(front[-1]) + 1], list)  # no children
     titles = [load_guide(SEEDS / name).title for name in sorted(NAMES)]
     assert [item.title for item in top] == titles
     starts = [reader.get_destination_page_number(item) for item in top]
@@ -167,8 +189,11 @@ def test_bookmarks_one_per_guide_with_sections(packet: Path) -> None:
 
 
 def test_overview_compares_the_guides(packet: Path) -> None:
-    overview = page_text(packet, 2)
-    assert "Overview" in overview
+    # One contents table is also the overview, on the one page after the cover.
+    overview = page_text(packet, 1)
+    assert "Contents" in overview and "Overview" not in pdftotext(packet)
+    for needle in ("Company", "Role", "Total compensation", "Data quality", "Review", "Page"):
+        assert needle.upper() in overview, needle
     for needle in ("Ironbark Security", "Overdue since", "¥", "High", "Medium"):
         assert needle in overview, needle
 
@@ -178,7 +203,7 @@ def test_images_and_part_links_survive(packet: Path) -> None:
     assert sum(len(page.images) for page in reader.pages) >= 1
     uris = [
         ref.get_object()["/A"]["/URI"]
-        for page in reader.pages[3:]
+        for page in reader.pages[FRONT:]
         for ref in page.get("/Annots") or []
         if "/A" in ref.get_object()
     ]
@@ -201,18 +226,18 @@ def test_cold_packet_renders_the_same_briefs_and_caches_them(guides: Path, packe
 
 def test_packet_pages_are_the_briefs_pages(batch: Path, packet: Path) -> None:
     reader = PdfReader(packet)
-    starts = {
-        item.title: reader.get_destination_page_number(item)
-        for item in reader.outline
-        if not isinstance(item, list)
-    }
+    starts = {item.title: reader.get_destination_page_number(item) for item in guide_marks(reader)}
+    total = len(reader.pages) - FRONT
     for name in NAMES:
         brief = batch / name.replace(".md", ".pdf")
         start = starts[load_guide(SEEDS / name).title]
         for index in range(len(PdfReader(brief).pages)):
             own = " ".join(pdftotext_range(brief, index + 1, index + 1).split())
             joined = " ".join(page_text(packet, start + index).split())
-            assert re.sub(r" ?Packet page \d+ of \d+", "", joined) == own, (name, index)
+            # the same text, but for the page counter: the packet's page number instead of the brief's
+            mine = f"Page {start + index - FRONT + 1} of {total}"
+            assert joined == own.replace(f"Page {index + 1} of {len(PdfReader(brief).pages)}", mine)
+            assert joined.count("Page ") == own.count("Page "), (name, index)
 
 
 def test_cli_packet_after_render_renders_nothing(guides: Path, batch: Path, packet: Path) -> None:
@@ -350,9 +375,7 @@ def test_each_guide_title_is_an_h1_on_its_first_page(
     h1_pages = [
         reader.get_page_number(e["/Pg"].get_object()) for e in elements if e["/S"] == "/H1" and "/Pg" in e
     ]
-    starts = [
-        reader.get_destination_page_number(item) for item in reader.outline if not isinstance(item, list)
-    ]
+    starts = [reader.get_destination_page_number(item) for item in guide_marks(reader)]
     assert len(starts) == len(NAMES)
     assert h1_pages == [0, *starts]  # the packet's title on the cover, then one per guide
     for start in starts:
@@ -429,9 +452,7 @@ def test_cli_sort_and_group_by(guides: Path, packet: Path) -> None:
 
 
 def contents_sorted(pdf: Path) -> list[tuple[str, str]]:
-    text = pdftotext_range(pdf, 2, 2)
-    titles = {load_guide(SEEDS / name).title for name in NAMES}
-    return [(line.strip(), "") for line in text.splitlines() if line.strip() in titles]
+    return contents(pdf)
 
 
 def test_empty_selection_is_a_usage_error(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Many guides → one tagged PDF packet: each guide's brief, joined behind a cover, contents and overview.
+"""Many guides → one tagged PDF packet: each guide's brief, joined behind a cover and contents.
 
 A packet is assembled, not laid out again: its parts are the very briefs `guidepdf render` writes
 (same options, same render key), reused from a batch's output or the packet cache when unchanged and
@@ -516,7 +516,7 @@ def folio_options(options: RenderOptions) -> RenderOptions:
 def front_matter_html(
     title: str, entries: Sequence[_Entry], options: RenderOptions, comparison: dict[str, Any] | None = None
 ) -> str:
-    """The cover, contents and overview pages as HTML."""
+    """The cover and the contents (one table, also the overview) as HTML."""
     companies = list(dict.fromkeys(e.guide.company_display for e in entries if e.guide.company_display))
     context = {
         "title": title,
@@ -542,7 +542,7 @@ def front_matter_html(
 
 
 def folios_html(title: str, pages: int, options: RenderOptions) -> str:
-    """`pages` blank pages carrying only "Packet page N of M", stamped over the briefs' pages."""
+    """`pages` blank pages carrying only "Page N of M", stamped over the briefs' pages."""
     return render_template("packet-folios.html.j2", {"title": title, "pages": pages}, options)
 
 
@@ -556,14 +556,16 @@ def join_packet(
     parts: Sequence[tuple[Guide, _Part]],
     cache: _PartCache | None = None,
 ) -> bytes:
-    """Front matter and parts as one tagged PDF: stamped page numbers, live links, bookmarks, page labels
-    and one structure tree holding every part's, in page order.
+    """Front matter and parts as one tagged PDF: stamped page numbers (each in place of the brief's own
+    counter, so a guide page shows one), live links, bookmarks (the cover, the contents, then each
+    guide's), page labels and one structure tree holding every part's, in page order.
 
     qpdf (through pikepdf) copies the parts' pages and structure elements, and reads the copied
     streams from their sources only when the packet is written. A part on disk (in `cache`, or a
     batch's output) therefore stays open, unread, until then: memory holds the joined file's objects,
-    not its page contents, however many guides it has. A part held as bytes has its streams taken
-    over as soon as it is joined, so that its bytes can go.
+    and of its page contents only each guide page's content stream (read to take the brief's own page
+    counter out, kept compressed), not its fonts and images. A part held as bytes has its streams
+    taken over as soon as it is joined, so that its bytes can go.
     """
     import pikepdf
     from pikepdf import Array, Dictionary, Name, Pdf, String
@@ -605,7 +607,9 @@ def join_packet(
         if len(folio_pdf.pages) != guide_pages:
             raise RenderError(f"page numbers: {len(folio_pdf.pages)} pages for {guide_pages} guide pages")
         for offset, folio in enumerate(folio_pdf.pages):
-            _stamp_artifact(out, out.pages[front_pages + offset], folio)
+            page = out.pages[front_pages + offset]
+            _drop_own_counter(out, page)  # the packet's page counter takes its place: one per page
+            _stamp_artifact(out, page, folio)
 
         for page in out.pages[:front_pages]:
             for annot in page.obj.get("/Annots") or []:
@@ -638,8 +642,12 @@ def join_packet(
                 out.Root.OutputIntents = _copy(out, front_pdf.Root.OutputIntents)
         structure.finish()
         share_fonts(out)  # one program per face, not one per part: a packet is not forty copies of Inter
+        # The front matter has bookmarks too, before the guides': the cover, then the contents.
+        front_marks = [pikepdf.OutlineItem("Cover", 0)]
+        if front_pages > 1:
+            front_marks.append(pikepdf.OutlineItem("Contents", 1))
         with out.open_outline() as packet_outline:
-            packet_outline.root.extend(outline)
+            packet_outline.root.extend([*front_marks, *outline])
         # Deterministic: the same inputs give the same bytes, the file ID included.
         return save(
             out, object_stream_mode=pikepdf.ObjectStreamMode.generate, min_version=front_pdf.pdf_version
@@ -765,6 +773,84 @@ def _stamp_artifact(out: Any, page: Any, folio: Any) -> None:
     # The page's own content may leave its coordinate system changed: isolate it, then stamp.
     page.contents_add(b"q\n", prepend=True)
     page.contents_add(b"Q\n/Artifact <</Type /Pagination>> BDC q " + name.encode() + b" Do Q EMC\n")
+
+
+#: Where a brief's own page counter is drawn: its bottom-right page-margin box, a pagination artifact
+#: whose text starts in the right half of the page, below this share of the page's height.
+_COUNTER_BOTTOM = 0.1
+
+
+def _drop_own_counter(out: Any, page: Any) -> bool:
+    """Take a brief's own "Page X of Y" (its bottom-right page-margin box, a pagination artifact) out
+    of a packet page, whose stamped page number replaces it; False when the page has none."""
+    import zlib
+
+    import pikepdf
+
+    ops: list[Any] = list(pikepdf.parse_content_stream(page))
+    box = page.mediabox
+    left, bottom = float(box[0]), float(box[1])
+    width, height = float(box[2]) - left, float(box[3]) - bottom
+    ctm: tuple[float, ...] = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+    stack: list[tuple[float, ...]] = []
+    start: int | None = None
+    found: tuple[int, int] | None = None
+    save, restore, concat, begin, end, matrix = (
+        pikepdf.Operator(o) for o in ("q", "Q", "cm", "BDC", "EMC", "Tm")
+    )
+    for i, instruction in enumerate(ops):
+        op = instruction.operator  # (attribute access: unpacking each instruction costs ten times more)
+        if op == save:
+            stack.append(ctm)
+        elif op == restore:
+            if stack:
+                ctm = stack.pop()
+        elif op == concat:
+            if len(instruction.operands) == 6:
+                ctm = _multiply(tuple(float(v) for v in instruction.operands), ctm)
+        elif op == begin:
+            if start is None and _is_pagination(instruction.operands):
+                start = i
+        elif op == end:
+            start = None
+        elif op == matrix and start is not None and len(instruction.operands) == 6:
+            x, y = _apply(ctm, float(instruction.operands[4]), float(instruction.operands[5]))
+            if x - left > width / 2 and y - bottom < height * _COUNTER_BOTTOM:
+                stop = next(j for j in range(i, len(ops)) if ops[j].operator == end)
+                if found is not None:
+                    return False  # more than one such box: not the layout this knows, left alone
+                found = (start, stop)
+                start = None
+    if found is None:
+        return False
+    kept = ops[: found[0]] + ops[found[1] + 1 :]
+    data = pikepdf.unparse_content_stream(kept)
+    stream = pikepdf.Stream(out, zlib.compress(data, 6))
+    stream.Filter = pikepdf.Name.FlateDecode
+    page.obj.Contents = stream
+    return True
+
+
+def _is_pagination(operands: Any) -> bool:
+    from pikepdf import Dictionary, Name
+
+    return (
+        len(operands) == 2
+        and operands[0] == Name.Artifact
+        and isinstance(operands[1], Dictionary)
+        and operands[1].get("/Type") == Name.Pagination
+    )
+
+
+def _multiply(m: tuple[float, ...], n: tuple[float, ...]) -> tuple[float, ...]:
+    """The matrix product m × n (PDF order: m applied first)."""
+    a, b, c, d, e, f = m
+    p, q, r, s, t, u = n
+    return (a * p + b * r, a * q + b * s, c * p + d * r, c * q + d * s, e * p + f * r + t, e * q + f * s + u)
+
+
+def _apply(m: tuple[float, ...], x: float, y: float) -> tuple[float, float]:
+    return (m[0] * x + m[2] * y + m[4], m[1] * x + m[3] * y + m[5])
 
 
 def _copy(out: Any, obj: Any) -> Any:
