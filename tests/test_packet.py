@@ -84,7 +84,8 @@ def pdftotext_range(pdf: Path, first: int, last: int) -> str:
     return subprocess.run(args, check=True, capture_output=True, text=True).stdout
 
 
-FRONT = 2  # the cover, then one contents page (the contents table is also the overview)
+FRONT = 1  # four guides: the contents table (also the overview) sits on the cover, under its facts
+FRONT_MARKS = ["Cover", "Contents"]
 
 
 def contents(pdf: Path) -> list[tuple[str, str]]:
@@ -92,13 +93,13 @@ def contents(pdf: Path) -> list[tuple[str, str]]:
     each checked against the company and page number the contents page prints."""
     reader = PdfReader(pdf)
     found: list[tuple[str, str]] = []
-    for page in reader.pages[1:FRONT]:
+    for page in reader.pages[:FRONT]:
         for ref in page.get("/Annots") or []:
             spoken = str(ref.get_object().get("/Contents", ""))
             match = re.fullmatch(r"(.+), page (\d+)", spoken)
             if match and match.groups() not in found:
                 found.append((match[1], match[2]))
-    args = ["pdftotext", "-layout", "-enc", "UTF-8", "-f", "2", "-l", str(FRONT), str(pdf), "-"]
+    args = ["pdftotext", "-layout", "-enc", "UTF-8", "-f", "1", "-l", str(FRONT), str(pdf), "-"]
     rows = subprocess.run(args, check=True, capture_output=True, text=True).stdout.splitlines()
     for title, number in found:  # the row that starts with the guide's company ends with its page
         company = title.split(" — ")[0]
@@ -109,8 +110,8 @@ def contents(pdf: Path) -> list[tuple[str, str]]:
 def guide_marks(reader: PdfReader) -> list:
     """The top-level bookmarks of the guides: after the front matter's (the cover, the contents)."""
     top = [item for item in reader.outline if not isinstance(item, list)]
-    assert [item.title for item in top[:FRONT]] == ["Cover", "Contents"]
-    return top[FRONT:]
+    assert [item.title for item in top[: len(FRONT_MARKS)]] == FRONT_MARKS
+    return top[len(FRONT_MARKS) :]
 
 
 def test_cover_names_title_date_and_count(packet: Path) -> None:
@@ -137,7 +138,7 @@ def test_contents_page_numbers_are_true(packet: Path) -> None:
 def test_page_labels_match_the_footers(packet: Path) -> None:
     reader = PdfReader(packet)
     labels = reader.page_labels
-    assert labels[:FRONT] == ["i", "ii"]
+    assert labels[:FRONT] == ["i"]
     guide_pages = len(labels) - FRONT
     assert labels[FRONT:] == [str(n) for n in range(1, guide_pages + 1)]
     for index in range(FRONT, len(labels)):
@@ -146,15 +147,15 @@ def test_page_labels_match_the_footers(packet: Path) -> None:
         assert footer == [(labels[index], str(guide_pages))], f"page {index}"
     assert "Packet page" not in pdftotext(packet)
     assert pdftotext(packet).count("Page 1 of") == 1
-    # the contents page is numbered in the front matter's own way, and the cover not at all
-    assert page_text(packet, 1).split()[-1] == "ii" and "Page" not in page_text(packet, 0)
+    # the cover, which holds the contents here, carries no page counter
+    assert "Page" not in page_text(packet, 0)
 
 
 def test_contents_and_overview_links_go_to_each_guide(packet: Path) -> None:
     reader = PdfReader(packet)
     labels = reader.page_labels
     starts = {title: labels.index(label) for title, label in contents(packet)}
-    for front in range(1, FRONT):  # the contents, which is also the overview
+    for front in range(FRONT):  # the contents, which is also the overview, on the cover
         targets = []
         for ref in reader.pages[front].get("/Annots") or []:
             annot = ref.get_object()
@@ -168,8 +169,8 @@ def test_bookmarks_front_matter_then_one_per_guide_with_sections(packet: Path) -
     reader = PdfReader(packet)
     outline = reader.outline
     top = guide_marks(reader)
-    front = [item for item in outline if not isinstance(item, list)][:FRONT]
-    assert [reader.get_destination_page_number(item) for item in front] == [0, 1]
+    front = [item for item in outline if not isinstance(item, list)][: len(FRONT_MARKS)]
+    assert [reader.get_destination_page_number(item) for item in front] == [0, 0]  # both on the cover
     assert not isinstance(outline[outline.index(front[-1]) + 1], list)  # no children
     titles = [load_guide(SEEDS / name).title for name in sorted(NAMES)]
     assert [item.title for item in top] == titles
@@ -189,8 +190,8 @@ def test_bookmarks_front_matter_then_one_per_guide_with_sections(packet: Path) -
 
 
 def test_overview_compares_the_guides(packet: Path) -> None:
-    # One contents table is also the overview, on the one page after the cover.
-    overview = page_text(packet, 1)
+    # One contents table is also the overview; with four guides it sits on the cover.
+    overview = page_text(packet, 0)
     assert "Contents" in overview and "Overview" not in pdftotext(packet)
     for needle in ("Company", "Role", "Total compensation", "Data quality", "Review", "Page"):
         assert needle.upper() in overview, needle

@@ -644,8 +644,8 @@ def join_packet(
         share_fonts(out)  # one program per face, not one per part: a packet is not forty copies of Inter
         # The front matter has bookmarks too, before the guides': the cover, then the contents.
         front_marks = [pikepdf.OutlineItem("Cover", 0)]
-        if front_pages > 1:
-            front_marks.append(pikepdf.OutlineItem("Contents", 1))
+        if len(parts) > 1:  # a few guides' contents sit on the cover itself, more on the next page
+            front_marks.append(pikepdf.OutlineItem("Contents", 1 if front_pages > 1 else 0))
         with out.open_outline() as packet_outline:
             packet_outline.root.extend([*front_marks, *outline])
         # Deterministic: the same inputs give the same bytes, the file ID included.
