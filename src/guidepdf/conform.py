@@ -44,7 +44,6 @@ def save(pdf: Any, **options: Any) -> bytes:
     # Streams are written as they are encoded: qpdf would otherwise undo the ASCII85 a part's rare
     # CR-ending stream was wrapped in, compress it again, and bring the carriage return back.
     options = {"stream_decode_level": pikepdf.StreamDecodeLevel.none, **options}
-    _wrap_streams_ending_in_cr(pdf)
     buffer = io.BytesIO()
     pdf.save(buffer, **SAVE_OPTIONS, **options)
     data = buffer.getvalue()
@@ -79,23 +78,6 @@ def save(pdf: Any, **options: Any) -> bytes:
         # Every stream is compressed by now; left alone, qpdf would unwrap the ASCII85 and recompress.
         again.save(buffer, **SAVE_OPTIONS, **{**options, "compress_streams": False})
         return buffer.getvalue()
-
-
-def _wrap_streams_ending_in_cr(pdf: Any) -> None:
-    """Wrap, before writing, every stream whose encoded data ends in CR; compress the uncompressed ones
-    first (as the writer would), so what is written is what was looked at. Only the object streams the
-    writer makes itself are left to chance."""
-    import zlib
-
-    import pikepdf
-
-    for obj in pdf.objects:
-        if not isinstance(obj, pikepdf.Stream):
-            continue
-        if obj.get("/Filter") is None and obj.get("/Type") != pikepdf.Name.Metadata:
-            obj.write(zlib.compress(obj.read_raw_bytes(), 9), filter=pikepdf.Name.FlateDecode)
-        if obj.read_raw_bytes().endswith(b"\r"):
-            _wrap_ascii85(obj)
 
 
 def _ends_in_cr(data: bytes) -> bool:
