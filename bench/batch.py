@@ -25,23 +25,34 @@ SEEDS = ROOT / "seeds"
 BIN = Path(sys.executable).parent
 
 
-def make_guides(folder: Path, count: int) -> list[Path]:
-    """`count` distinct guides: the seeds over and over, each copy a different company with other figures."""
+def make_guides(folder: Path, count: int, companies: int | None = None) -> list[Path]:
+    """`count` distinct guides: the seeds over and over, each copy with other figures.
+
+    Each copy is a different company; with `companies`, each seed's copies spread over that many
+    companies instead, each holding several roles (as a real library does), so packets per company
+    hold many guides.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "images").mkdir(exist_ok=True)
     for image in (SEEDS / "images").iterdir():
         (folder / "images" / image.name).write_bytes(image.read_bytes())
     seeds = sorted(SEEDS.glob("*.md"))
     paths = []
+    width = max(4, len(str(count - 1)))
     for n in range(count):
         seed = seeds[n % len(seeds)]
         copy = n // len(seeds)
+        company, role = (copy, 0) if companies is None else (copy % companies, copy // companies)
         text = seed.read_text(encoding="utf-8")
-        if copy:
-            text = re.sub(r"^company: (.+)$", rf"company: \1-{copy}", text, count=1, flags=re.M)
+        if company:
+            text = re.sub(r"^company: (.+)$", rf"company: \1-{company}", text, count=1, flags=re.M)
             text = re.sub(
-                r"^company_display: (.+)$", rf"company_display: \1 {copy}", text, count=1, flags=re.M
+                r"^company_display: (.+)$", rf"company_display: \1 {company}", text, count=1, flags=re.M
             )
+        if role:
+            text = re.sub(r"^role: (.+)$", rf"role: \1-{role}", text, count=1, flags=re.M)
+            text = re.sub(r"^role_display: (.+)$", rf"role_display: \1 {role}", text, count=1, flags=re.M)
+        if copy:
             # Figures move a little, so every copy's tables differ from its seed's.
             text = re.sub(
                 r"^(\s+(?:base|total_comp)_(?:low|high)): (\d+)$",
@@ -49,7 +60,7 @@ def make_guides(folder: Path, count: int) -> list[Path]:
                 text,
                 flags=re.M,
             )
-        path = folder / f"{n:04d}-{seed.name}"
+        path = folder / f"{n:0{width}d}-{seed.name}"
         path.write_text(text, encoding="utf-8")
         paths.append(path)
     return paths
