@@ -111,6 +111,52 @@ def test_different_faces_are_never_merged(tmp_path: Path) -> None:
     assert merge_subsets(programs[:1] * 2) is not None
 
 
+def test_subsets_are_merged_one_at_a_time(built: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """However many parts share a face, merging holds two parsed fonts at a time, not one per part."""
+    import gc
+    import weakref
+
+    import fontTools.ttLib
+
+    briefs, _ = built
+    programs = []
+    for brief in sorted(briefs.glob("*.pdf")):
+        with pikepdf.open(brief) as doc:
+            for obj in doc.objects:
+                descriptor = isinstance(obj, pikepdf.Dictionary) and obj.get("/Type") == "/FontDescriptor"
+                if descriptor and str(obj.FontName).endswith("+Inter") and "/FontFile3" in obj:
+                    programs.append(obj.FontFile3.read_bytes())
+    assert len(set(programs)) == len(NAMES)  # each brief its own subset
+    parsed: list[weakref.ref[object]] = []
+    most = 0
+
+    class Counted(fontTools.ttLib.TTFont):  # type: ignore[misc]
+        def __init__(self, *args: object, lazy: bool | None = None, **kwargs: object) -> None:
+            nonlocal most
+            super().__init__(*args, lazy=lazy, **kwargs)
+            if lazy is False:  # fully parsed, as merging needs
+                gc.collect()  # a CFF font is a reference cycle: count only what merging still holds
+                parsed.append(weakref.ref(self))
+                most = max(most, sum(1 for ref in parsed if ref() is not None))
+
+    monkeypatch.setattr(fontTools.ttLib, "TTFont", Counted)
+    merged = merge_subsets(programs)
+    assert merged is not None
+    assert len(parsed) == len(NAMES) and most <= 2
+    # Every glyph any subset draws is drawn, the same, in the merged program.
+    font = fontTools.ttLib.TTFont(io.BytesIO(merged))
+    strings = font["CFF "].cff.topDictIndex[0].CharStrings
+    for program in programs:
+        subset = fontTools.ttLib.TTFont(io.BytesIO(program))
+        for name in subset.getGlyphOrder():
+            glyph = subset["CFF "].cff.topDictIndex[0].CharStrings[name]
+            glyph.compile()
+            if len(glyph.bytecode) > 4:
+                merged_glyph = strings[name]
+                merged_glyph.compile()
+                assert merged_glyph.bytecode == glyph.bytecode, name
+
+
 def test_cover_says_what_the_packet_holds(built: tuple[Path, Path]) -> None:
     _, packet = built
     cover = " ".join(

@@ -73,60 +73,72 @@ def _signature(font: Any) -> tuple[Any, ...]:
 
 def merge_subsets(programs: Iterable[bytes]) -> bytes | None:
     """One font program holding every glyph of `programs` (subsets of one face with retained glyph
-    ids), or None when they cannot be shown to be subsets of one face."""
+    ids), or None when they cannot be shown to be subsets of one face.
+
+    The subsets are read one at a time and folded into the first (the one with the longest glyph
+    order), so memory holds two parsed fonts, not one per part, however many parts share the face.
+    """
     from fontTools.ttLib import TTFont
 
-    # No new head.modified timestamp: the same parts must give the same packet bytes.
-    fonts = [TTFont(io.BytesIO(data), lazy=False, recalcTimestamp=False) for data in programs]
-    if not fonts:
+    def parse(data: bytes, lazy: bool | None = False) -> Any:
+        # No new head.modified timestamp: the same parts must give the same packet bytes.
+        return TTFont(io.BytesIO(data), lazy=lazy, recalcTimestamp=False)
+
+    datas = list(programs)
+    if not datas:
         return None
-    # The longest glyph order first: harfbuzz drops empty glyphs after the last one used.
-    fonts.sort(key=lambda f: len(f.getGlyphOrder()), reverse=True)
-    base = fonts[0]
+    # The longest glyph order first: harfbuzz drops empty glyphs after the last one used. (A stable
+    # sort: subsets of equal length keep their order.)
+    lengths = [len(parse(data, lazy=True).getGlyphOrder()) for data in datas]
+    order = sorted(range(len(datas)), key=lambda i: lengths[i], reverse=True)
+    base = parse(datas[order[0]])
     cff = "CFF " in base
-    order = base.getGlyphOrder()
+    glyph_order = base.getGlyphOrder()
     base_blobs = _glyph_blobs(base)
     if base_blobs is None:
         return None
     blobs, metrics = base_blobs
-    chosen = {name: 0 for name in order}
-    for index, font in enumerate(fonts[1:], start=1):
-        if ("CFF " in font) != cff or font.getGlyphOrder() != order[: len(font.getGlyphOrder())]:
+    base_signature = _signature(base)[1:]
+    if cff:
+        strings = base["CFF "].cff.topDictIndex[0].CharStrings
+        private = base["CFF "].cff.topDictIndex[0].Private
+    for position in order[1:]:
+        font = parse(datas[position])
+        if ("CFF " in font) != cff or font.getGlyphOrder() != glyph_order[: len(font.getGlyphOrder())]:
             return None
-        if _signature(font)[1:] != _signature(base)[1:]:
+        if _signature(font)[1:] != base_signature:
             return None
         other = _glyph_blobs(font)
         if other is None:
             return None
         other_blobs, other_metrics = other
+        taken = []
         for name, blob in other_blobs.items():
             if not _drawn(blob, cff):
                 # An outline-less glyph (a space): keep the width of whichever subset kept it.
                 width = other_metrics.get(name, (0, 0))[0]
                 if width and not _drawn(blobs[name], cff) and not metrics.get(name, (0, 0))[0]:
-                    blobs[name], chosen[name], metrics[name] = blob, index, other_metrics[name]
+                    blobs[name], metrics[name] = blob, other_metrics[name]
+                    taken.append(name)
                 continue
             if _drawn(blobs[name], cff):
                 if blobs[name] != blob:
                     return None  # two different drawings for one glyph id: not one face
                 continue
             blobs[name] = blob
-            chosen[name] = index
+            taken.append(name)
             if name in other_metrics:
                 metrics[name] = other_metrics[name]
-    if cff:
-        strings = base["CFF "].cff.topDictIndex[0].CharStrings
-        private = base["CFF "].cff.topDictIndex[0].Private
-        for name, index in chosen.items():
-            if index:
-                source = fonts[index]["CFF "].cff.topDictIndex[0].CharStrings[name]
+        # The glyphs this subset gives move into the merged font now (a later subset may still
+        # replace an outline-less one); the rest of it is let go.
+        for name in taken:
+            if cff:
+                source = font["CFF "].cff.topDictIndex[0].CharStrings[name]
                 source.private = private
                 strings[name] = source
-    else:
-        glyf = base["glyf"]
-        for name, index in chosen.items():
-            if index:
-                glyf[name] = fonts[index]["glyf"][name]
+            else:
+                base["glyf"][name] = font["glyf"][name]
+        del font  # before the next one is read
     if "hmtx" in base:
         base["hmtx"].metrics.update(metrics)
     out = io.BytesIO()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import io
-from collections.abc import Sequence
-from typing import Any, BinaryIO
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 from .._version import __version__
 from ..conform import save
@@ -30,18 +30,16 @@ def join_packet(
     counter, so a guide page shows one), live links, bookmarks (the cover, the contents, then each
     guide's), page labels and one structure tree holding every part's, in page order.
 
-    qpdf (through pikepdf) copies the parts' pages and structure elements, and reads the copied
-    streams from their sources only when the packet is written. A part on disk (in `cache`, or a
-    batch's output) therefore stays open, unread, until then: memory holds the joined file's objects,
-    and of its page contents only each guide page's content stream (read to take the brief's own page
-    counter out, kept compressed), not its fonts and images. A part held as bytes has its streams
-    taken over as soon as it is joined, so that its bytes can go.
+    Parts are joined one at a time: each is opened (from disk, checked against its recorded hash, or
+    from bytes), its pages, links, bookmarks and structure are copied, its streams' encoded data is
+    taken over, and it is closed before the next is opened. Memory therefore holds the joined file's
+    objects and the encoded streams it will write, never more than one part's own objects.
     """
     import pikepdf
     from pikepdf import Array, Dictionary, Name, Pdf, String
 
-    lazy = _lazy_parts(parts, cache)
-    # The front matter, the page numbers and the parts on disk stay open until the packet is written.
+    # The front matter and the page numbers stay open until the packet is written; each part only
+    # while it is copied.
     with contextlib.ExitStack() as opened:
         out = opened.enter_context(Pdf.new())
         structure = Structure(out)
@@ -51,14 +49,8 @@ def join_packet(
         front_pages = len(out.pages)
         firsts: list[int] = []
         outline: list[pikepdf.OutlineItem] = []
-        for index, (guide, part) in enumerate(parts):
-            handle = lazy.get(index)
-            if handle is not None:
-                opened.enter_context(handle)
-                source_cm: Any = contextlib.nullcontext(opened.enter_context(_open_file(handle, guide)))
-            else:
-                source_cm = _open(part.data or _read_part(part, cache, guide), str(guide.path))
-            with source_cm as source:
+        for guide, part in parts:
+            with _open_part(part, cache, guide) as source:
                 first = len(out.pages)
                 firsts.append(first)
                 out.pages.extend(source.pages)
@@ -70,8 +62,7 @@ def join_packet(
                 top.children.extend(copy_outline(part_sections(source), pages, first))
                 outline.append(top)
                 structure.add(source, first)
-                if handle is None:
-                    _take_streams(out.pages[first:])
+                _take_streams(out.pages[first:])
         guide_pages = len(out.pages) - front_pages
         folio_pdf = opened.enter_context(_open(folios, f"{title}: page numbers"))
         if len(folio_pdf.pages) != guide_pages:
@@ -153,50 +144,26 @@ def _take_streams(pages: Sequence[Any]) -> None:
             todo.extend(obj)
 
 
-def _lazy_parts(parts: Sequence[tuple[Guide, Part]], cache: PartCache | None) -> dict[int, BinaryIO]:
-    """The parts to read from disk while writing, open and checked: as many as file handles allow."""
-    if cache is None:
-        return {}
-    on_disk = [i for i, (_, part) in enumerate(parts) if part.key is not None and part.data is None]
-    room = _raise_file_limit(len(on_disk) + 64) - 64
-    found: dict[int, BinaryIO] = {}
-    for index in on_disk[: max(0, room)]:
-        opened = cache.open(parts[index][1].key or "")
-        if opened is not None:
-            found[index] = opened[0]
-    return found
-
-
-def _raise_file_limit(wanted: int) -> int:
-    """Raise this process's open-file limit towards `wanted` (up to the hard limit); the limit now."""
-    try:
-        import resource
-    except ImportError:  # not on POSIX: the usual limits are generous
-        return wanted
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft != resource.RLIM_INFINITY and soft < wanted:
-        target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
-        with contextlib.suppress(ValueError, OSError):
-            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-            soft = target
-    return wanted if soft == resource.RLIM_INFINITY else soft
-
-
-def _read_part(part: Part, cache: PartCache | None, guide: Guide) -> bytes:
-    """A part's bytes from the cache, when it could not be kept open (or there is no handle to spare)."""
-    found = cache.get(part.key) if cache is not None and part.key is not None else None
-    if found is None:
-        raise RenderError(f"{guide.path}: its brief left the cache before the packet was joined")
-    return found[0]
-
-
-def _open_file(handle: BinaryIO, guide: Guide) -> Any:
+@contextlib.contextmanager
+def _open_part(part: Part, cache: PartCache | None, guide: Guide) -> Iterator[Any]:
+    """A part open as a PDF: from its file on disk (checked against its recorded hash) or its bytes."""
     import pikepdf
 
-    try:
-        return pikepdf.Pdf.open(handle, attempt_recovery=False)
-    except pikepdf.PdfError as exc:
-        raise RenderError(f"{guide.path}: not a readable PDF: {exc}") from None
+    if part.data is not None:
+        with _open(part.data, str(guide.path)) as source:
+            yield source
+        return
+    found = cache.open(part.key) if cache is not None and part.key is not None else None
+    if found is None:
+        raise RenderError(f"{guide.path}: its brief left the cache before the packet was joined")
+    with found[0] as handle:
+        try:
+            # No repairs: a damaged part is an error, not a packet with pages missing.
+            source = pikepdf.Pdf.open(handle, attempt_recovery=False)
+        except pikepdf.PdfError as exc:
+            raise RenderError(f"{guide.path}: not a readable PDF: {exc}") from None
+        with source:
+            yield source
 
 
 def _open(data: bytes, what: str) -> Any:
