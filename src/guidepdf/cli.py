@@ -274,22 +274,6 @@ def run_watch(inputs: tuple[str, ...], out: Path, options: Any, fmt: str, single
         click.echo("stopped watching", err=True)
 
 
-def _with_progress(stream: Any, total: int, label: str, quiet: bool) -> Any:
-    """`stream` (a MessageStream) whose iteration advances a progress display, one step per recipient."""
-    from .progress import Progress, choose_mode
-
-    class Counted:
-        def __getattr__(self, name: str) -> Any:
-            return getattr(stream, name)
-
-        def __iter__(self) -> Iterator[Any]:
-            with Progress(total, label, choose_mode(total, quiet=quiet)) as progress:
-                stream.progress = progress
-                yield from stream
-
-    return Counted()
-
-
 def check_output(path: Path, *, folder: bool) -> None:
     """Refuse, before any work, an -o that exists as a file where a folder is needed, or the reverse."""
     if folder and path.exists() and not path.is_dir():
@@ -763,108 +747,61 @@ def email(
     import os
 
     from . import mail
+    from .config import load_config
 
-    if (eml is None) == (smtp is None) and not dry_run:
-        raise UsageError("give one of --eml PATH or --smtp HOST[:PORT]")
-    if recipients is not None and to:
-        raise UsageError("give either --to or --recipients, not both")
-    if recipients is None and not to:
-        raise UsageError("give at least one --to ADDR, or --recipients CSV")
-    try:
-        mail.check_address(sender, "--from")
-    except mail.MailError as exc:
-        raise UsageError(str(exc)) from None
+    merge = mail.MailMerge(
+        sender,
+        to,
+        recipients,
+        subject,
+        packet,
+        eml,
+        smtp,
+        tls,
+        user,
+        os.environ.get("GUIDEPDF_SMTP_PASSWORD") if user else None,
+        cafile,
+        timeout,
+        retries,
+        retry_delay,
+        log_path,
+        dry_run,
+        resend_uncertain,
+        max_size,
+        render_timeout,
+        jobs,
+        scheduler,
+        as_of_given=theme.get("as_of") is not None,
+    )
     selection = select_guides(inputs, required=recipients is None, exclude=exclude)
     if recipients is None and not selection.paths:  # every guide refused: no message without them
         raise UsageError("no guides selected: " + ", ".join(inputs))
-    settings = None
-    if smtp is not None and not dry_run:
-        host, port = mail.parse_server(smtp)
-        password = os.environ.get("GUIDEPDF_SMTP_PASSWORD") if user else None
-        settings = mail.SmtpSettings(host, port, tls, user, password, timeout, retries, retry_delay, cafile)
-    log_file = log_path or (
-        recipients.with_suffix(".sendlog.jsonl") if recipients else Path(mail.DEFAULT_LOG_NAME)
-    )
-    if smtp is not None and theme.get("as_of") is None:
-        # A re-run must render the same briefs as the first run, or every key would change.
-        theme["as_of"] = mail.SendLog(log_file).last_as_of()
-    options = build_options(**theme)
-    if recipients is not None:
-        people, row_errors = mail.read_recipients(recipients, need_guides=not selection.paths)
-    else:
-        try:
-            addresses = [mail.check_address(a, "--to") for a in dict.fromkeys(to)]
-        except mail.MailError as exc:
-            raise UsageError(str(exc)) from None
-        people = tuple(mail.Recipient(a.addr_spec, a.display_name) for a in addresses)
-        row_errors = ()
-    for line in row_errors:
-        say(f"error: {line}")
-    # Messages are built one at a time as they are written or sent: a long mail merge stays small.
-    stream = mail.MessageStream(
+    result = mail.mail_merge(
+        merge,
         selection.paths,
-        people,
-        sender=sender,
-        subject=subject,
-        options=options,
-        packet=packet,
-        max_size=mail.parse_size(max_size),
-        timeout=render_timeout or None,
+        build_options(**theme),
+        briefs=load_config().output or Path("out"),
+        progress=functools.partial(batch_progress, quiet=quiet),
+        notice=lambda severity, line: say(f"{severity}: {line}"),
     )
-    # Every brief is rendered once, on the workers a batch uses, into the cache beside the default
-    # output (reusing what `render` wrote there); then each message reads its briefs back from disk.
-    from .config import load_config
-    from .packet import CACHE_DIR, store_parts
-
-    briefs = load_config().output or Path("out")
-    guides = stream.guides()
-    with batch_progress(len(guides), "Rendering briefs", quiet=quiet) as progress:
-        stream.parts = store_parts(
-            guides,
-            options,
-            cache_dir=briefs / CACHE_DIR,
-            batch_dir=briefs,
-            jobs=jobs,
-            scheduler=scheduler,
-            timeout=render_timeout or None,
-            progress=progress,
-            limit_option="--render-timeout",
-        )
-    stream = _with_progress(stream, len(people), "Sending" if settings else "Writing messages", quiet)
-
-    def report_stream() -> int:
-        for line in stream.errors:
-            say(f"error: {line}")
-        for line in stream.warnings:
-            say(f"warning: {line}")
-        return len(row_errors) + len(stream.errors) + len(selection.missing) + len(selection.refused)
-
-    if settings is None:
-        messages: Iterable[Any] = stream
-        skipped: list[str] = []  # keys only: the skipped messages themselves are let go
-        if dry_run and smtp is not None:
-            messages = mail.SendLog(log_file).select_pending(
-                stream, resend_uncertain, lambda m: skipped.append(m.key)
-            )
-        target = eml or Path("out") / "email"
-        written = mail.write_eml(messages, target)
-        failed = report_stream()
-        if dry_run and smtp is not None:
-            click.echo(f"{len(skipped)} already sent or possibly delivered (per {log_file})", err=True)
-        noun = "message" if len(written) == 1 else "messages"
-        click.echo(f"{len(written)} {noun} written to {target}, {failed} failed", err=True)
+    failed = result.failed + len(selection.missing) + len(selection.refused)
+    if result.report is None:
+        if result.skipped is not None:
+            note = f"{result.skipped} already sent or possibly delivered (per {result.log_file})"
+            click.echo(note, err=True)
+        noun = "message" if len(result.written) == 1 else "messages"
+        click.echo(f"{len(result.written)} {noun} written to {result.target}, {failed} failed", err=True)
     else:
-        result = mail.send_messages(stream, settings, log=log_file, resend_uncertain=resend_uncertain)
-        failed = report_stream()
-        for item in result.deliveries:
+        sent = result.report
+        for item in sent.deliveries:
             if not item.delivered and item.status != "not-sent":
                 say(f"error: {item.label}: {item.status}: {item.detail}")
-        if result.stopped:
-            click.echo(f"error: {result.stopped} ({result.count('not-sent')} not sent)", err=True)
-        undelivered = len(result.undelivered) + (1 if result.stopped and not result.undelivered else 0)
+        if sent.stopped:
+            click.echo(f"error: {sent.stopped} ({sent.count('not-sent')} not sent)", err=True)
+        undelivered = len(sent.undelivered) + (1 if sent.stopped and not sent.undelivered else 0)
         click.echo(
-            f"{result.count('sent')} sent, {result.count('skipped')} already sent, "
-            f"{undelivered + failed} not delivered (log: {log_file})",
+            f"{sent.count('sent')} sent, {sent.count('skipped')} already sent, "
+            f"{undelivered + failed} not delivered (log: {result.log_file})",
             err=True,
         )
         failed += undelivered
