@@ -61,7 +61,8 @@ class ThemeBundle:
 
 @dataclass(frozen=True)
 class RenderTask:
-    """One guide to render: its source name and bytes, the files it references, options and format."""
+    """One guide to render: its source name and bytes, the files it references, options and format,
+    and, in a batch, the file its output is written to."""
 
     source: str
     text: bytes
@@ -72,6 +73,8 @@ class RenderTask:
     timeout: float | None = None
     #: The option that set `timeout`, named in the error (not part of the render key).
     limit_option: str = "--timeout"
+    #: Where a batch writes the output (not part of the render key; workers never write it).
+    output: Path | None = None
 
 
 @dataclass(frozen=True)
