@@ -55,12 +55,15 @@ def test_package_import_is_lazy_and_exports_resolve() -> None:
 SRC = Path(__file__).resolve().parents[1] / "src" / "guidepdf"
 #: Imports that would run back up the pipeline (load -> body -> page -> PDF -> packet/mail -> CLI).
 UPWARD = {
-    "markup": {"guide", "templating", "pdf", "batch", "packet", "mail", "cli"},
-    "guide": {"markup", "templating", "pdf", "batch", "packet", "mail", "cli"},
-    "pdf": {"batch", "packet", "mail", "cli"},
+    "markup": {"guide", "templating", "pdf", "html_export", "batch", "packet", "mail", "cli"},
+    "guide": {"markup", "templating", "pdf", "html_export", "batch", "packet", "mail", "cli"},
+    "templating": {"pdf", "html_export", "tasks", "batch", "packet", "mail", "cli"},
+    "pdf": {"html_export", "tasks", "batch", "packet", "mail", "cli"},
+    "html_export": {"tasks", "batch", "packet", "mail", "cli"},
+    "tasks": {"batch", "packet", "mail", "cli"},
     "packet": {"preview", "mail", "cli"},
     "batch": {"packet", "mail", "cli"},
-    "check": {"pdf", "batch", "packet", "mail", "cli"},
+    "check": {"pdf", "html_export", "batch", "packet", "mail", "cli"},
 }
 
 

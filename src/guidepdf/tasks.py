@@ -325,7 +325,8 @@ def theme_options(options: RenderOptions, theme: ThemeBundle | None) -> RenderOp
 def run_render(task: RenderTask, theme: ThemeBundle | None = None) -> TaskResult:
     """Render one guide; every project error, including a timeout, becomes a failed result."""
     from .guide import parse_guide
-    from .pdf import render_brief, render_html
+    from .html_export import render_html
+    from .pdf import render_brief
 
     path = Path(task.source)
     shown = str(path)
