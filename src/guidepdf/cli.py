@@ -593,7 +593,7 @@ def preview(source: str, output: Path, page: int, dpi: int, **theme: Any) -> Non
         except OSError as exc:
             raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
     else:
-        from .pdf import render_pdf
+        from .brief import render_pdf
 
         pdf = render_pdf(load_guide(path), build_options(**theme))
     try:

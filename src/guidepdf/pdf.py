@@ -16,13 +16,12 @@ from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 from .conform import finish_pdf
-from .errors import RenderError, naming
-from .guide import Guide
+from .errors import RenderError
 from .images import oversize_reason
 from .options import RenderOptions
 from .reading import MAX_RESOURCE_BYTES, Refused, read_limited, real_path
-from .sources import AttachmentSpec, source_attachments
-from .templating import Page, build_page
+from .sources import AttachmentSpec
+from .templating import Page
 from .themes import page_size_css
 
 log = logging.getLogger(__name__)
@@ -364,16 +363,3 @@ def page_to_pdf(page: Page, *, attachments: Iterable[AttachmentSpec] = (), **wri
     except Exception as exc:  # WeasyPrint raises many kinds; one line is what a user needs
         raise RenderError(f"PDF rendering failed: {type(exc).__name__}: {exc}") from exc
     return Rendered(pdf=pdf, pages=len(document.pages), refused=tuple(fetcher.refused))
-
-
-def render_brief(guide: Guide, options: RenderOptions | None = None) -> Rendered:
-    """A guide's brief as a `Rendered` PDF with its page count."""
-    options = (options or RenderOptions()).pinned()
-    attachments = source_attachments(guide) if options.attach_sources else ()
-    with naming(guide.path):
-        return page_to_pdf(build_page(guide, options), attachments=attachments)
-
-
-def render_pdf(guide: Guide, options: RenderOptions | None = None) -> bytes:
-    """A guide's brief as PDF bytes."""
-    return render_brief(guide, options).pdf

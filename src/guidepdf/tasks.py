@@ -324,9 +324,9 @@ def theme_options(options: RenderOptions, theme: ThemeBundle | None) -> RenderOp
 
 def run_render(task: RenderTask, theme: ThemeBundle | None = None) -> TaskResult:
     """Render one guide; every project error, including a timeout, becomes a failed result."""
+    from .brief import render_brief
     from .guide import parse_guide
     from .html_export import render_html
-    from .pdf import render_brief
 
     path = Path(task.source)
     shown = str(path)
