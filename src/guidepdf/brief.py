@@ -7,22 +7,28 @@ into safe HTML, `templating` puts it on the theme's page and `pdf` lays the page
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from .errors import naming
-from .guide import Guide
+from .guide import Guide, load_guide
 from .options import RenderOptions
 from .pdf import Rendered, page_to_pdf
 from .sources import source_attachments
-from .templating import build_page
+from .templating import brief_body, build_page
 
 
-def render_brief(guide: Guide, options: RenderOptions | None = None) -> Rendered:
-    """A guide's brief as a `Rendered` PDF with its page count."""
+def render_brief(guide: Guide | Path | str, options: RenderOptions | None = None) -> Rendered:
+    """A guide's brief (a loaded guide, or the path of one) as a `Rendered` PDF with its page count."""
     options = (options or RenderOptions()).pinned()
+    if not isinstance(guide, Guide):
+        guide = load_guide(guide)  # load: the front matter checked against the schema, and the body
     attachments = source_attachments(guide) if options.attach_sources else ()
-    with naming(guide.path):
-        return page_to_pdf(build_page(guide, options), attachments=attachments)
+    with naming(guide.path):  # every error names the guide's file
+        body = brief_body(guide)  # body: the Markdown as safe HTML, with its headings
+        page = build_page(guide, options, body)  # page: the theme's template around it
+        return page_to_pdf(page, attachments=attachments)  # PDF: laid out and written by WeasyPrint
 
 
-def render_pdf(guide: Guide, options: RenderOptions | None = None) -> bytes:
-    """A guide's brief as PDF bytes."""
+def render_pdf(guide: Guide | Path | str, options: RenderOptions | None = None) -> bytes:
+    """A guide's brief (a loaded guide, or the path of one) as PDF bytes."""
     return render_brief(guide, options).pdf
