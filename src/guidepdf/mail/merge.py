@@ -3,30 +3,21 @@ written as an .eml file or sent over SMTP exactly once. The `email` command is `
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..errors import UsageError
 from ..options import RenderOptions
+from ..progress import ProgressFactory, no_progress
 from .addresses import check_address, parse_server, parse_size
 from .sendlog import SendLog
 from .smtp import send_messages
 from .stream import MessageStream, read_recipients, write_eml
 from .values import DEFAULT_LOG_NAME, MailError, Outgoing, Recipient, SendReport, SmtpSettings
 
-#: Shows a long step's progress: called with the step's item count and label, it gives a context whose
-#: value is called once per finished item (or is None: nothing shown).
-ProgressFactory = Callable[[int, str], contextlib.AbstractContextManager[Callable[..., None] | None]]
 #: Hears each problem line as it arises: `("error", line)` or `("warning", line)`.
 Notice = Callable[[str, str], None]
-
-
-@contextlib.contextmanager
-def no_progress(total: int, label: str) -> Iterator[None]:
-    """The `ProgressFactory` that shows nothing."""
-    yield None
 
 
 @dataclass(frozen=True)
