@@ -617,6 +617,7 @@ def preview(source: str, output: Path, page: int, dpi: int, **theme: Any) -> Non
     help="Date to judge review deadlines and future dates against (default: the config file's, else today).",
 )
 @click.option("--allow-network", is_flag=True, help="Do not warn about remote images.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar or progress lines.")
 @exclude_option
 def check(
     inputs: tuple[str, ...],
@@ -624,6 +625,7 @@ def check(
     strict: bool,
     as_of: date | None,
     allow_network: bool,
+    quiet: bool,
     exclude: tuple[str, ...],
 ) -> None:
     """Check guides without rendering: schema, figures, currencies, dates, images, HTML that is removed."""
@@ -633,7 +635,13 @@ def check(
     from .config import load_config
     from .reading import escape_controls
 
-    result = check_paths(inputs, as_of or load_config().as_of, allow_network=allow_network, exclude=exclude)
+    result = check_paths(
+        inputs,
+        as_of or load_config().as_of,
+        allow_network=allow_network,
+        exclude=exclude,
+        progress=functools.partial(batch_progress, quiet=quiet),
+    )
     report_missing(result.missing)
     if not result.checked and not result.errors:
         raise UsageError("no guides selected: " + ", ".join(inputs))
