@@ -152,12 +152,13 @@ def theme_options(func: Any) -> Any:
     return func
 
 
-def build_options(**values: Any) -> Any:
-    """RenderOptions from command-line values over the configuration file's; unset flags keep those."""
+def build_options(config: Any = None, **values: Any) -> Any:
+    """RenderOptions from command-line values over the configuration's (`config`, else the file read
+    now); unset flags keep those."""
     from .config import load_config
     from .options import DEFAULT_MAX_PAGES, RenderOptions
 
-    config = load_config()
+    config = load_config() if config is None else config
     hint_fast_subsetting()
     return RenderOptions(
         templates=tuple(values.get("templates") or config.templates),
@@ -406,7 +407,8 @@ def render(
     from .config import load_config
 
     selection = select_guides(inputs, exclude=exclude)
-    options = build_options(**theme)
+    config = load_config()
+    options = build_options(config, **theme)
     named_file = output is not None and output.suffix.lower() in (".pdf", ".html")
     if output is not None and named_file and len(selection.paths) > 1 and not output.is_dir():
         raise UsageError(
@@ -416,7 +418,7 @@ def render(
     single = named_file and len(selection.paths) == 1
     if single and output is not None and output.suffix.lower() != f".{fmt}":
         raise UsageError(f"-o {output}: the name does not match --format {fmt}")
-    out = output or load_config().output or Path("out")
+    out = output or config.output or Path("out")
     check_output(out, folder=not single)
     if theme.get("watch"):
         return run_watch(inputs, out, options, fmt, single, jobs=jobs, exclude=exclude, **theme)
@@ -503,12 +505,13 @@ def packet(
         click.echo(f"{path}: {len(result.sources)} guides, {result.pages} pages", err=True)
 
     theme.pop("watch", None)
-    options = build_options(**theme)
+    config = load_config()
+    options = build_options(config, **theme)
     run: dict[str, Any] = {"jobs": jobs, "scheduler": scheduler, "timeout": timeout or None}
     paths = list(selection.paths)
     with batch_progress(len(paths), "Rendering parts", quiet=quiet) as progress:
         if group_by:
-            folder = output or load_config().output or Path("out")
+            folder = output or config.output or Path("out")
             if folder.suffix.lower() == ".pdf":
                 raise UsageError(f"-o {folder}: with --group-by, -o names a folder")
             check_output(folder, folder=True)
@@ -519,7 +522,7 @@ def packet(
                 options,
                 title=title,
                 sort=sort,
-                rates=load_config().rates,
+                rates=config.rates,
                 cache_dir=folder / CACHE_DIR,
                 batch_dir=folder,
                 progress=progress,
@@ -527,7 +530,7 @@ def packet(
                 **run,
             )
         else:
-            target = output or (load_config().output or Path("out")) / "packet.pdf"
+            target = output or (config.output or Path("out")) / "packet.pdf"
             if target.suffix.lower() != ".pdf":
                 raise UsageError(f"-o {target}: a packet is one .pdf file (use --group-by for a folder)")
             check_output(target, folder=False)
@@ -536,7 +539,7 @@ def packet(
                 options,
                 title=title,
                 sort=sort,
-                rates=load_config().rates,
+                rates=config.rates,
                 cache_dir=target.parent / CACHE_DIR,
                 batch_dir=target.parent,
                 progress=progress,
@@ -784,11 +787,12 @@ def email(
     selection = select_guides(inputs, required=recipients is None, exclude=exclude)
     if recipients is None and not selection.paths:  # every guide refused: no message without them
         raise UsageError("no guides selected: " + ", ".join(inputs))
+    config = load_config()
     result = mail.mail_merge(
         merge,
         selection.paths,
-        build_options(**theme),
-        briefs=load_config().output or Path("out"),
+        build_options(config, **theme),
+        briefs=config.output or Path("out"),
         progress=functools.partial(batch_progress, quiet=quiet),
         notice=lambda severity, line: say(f"{severity}: {line}"),
     )
