@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from ._version import __version__
-from .errors import GuidepdfError
+from .errors import GuidepdfError, UsageError
 from .guide import MAX_BYTES, load_guide
 from .inputs import plan_names
 from .options import RenderOptions
-from .output import atomic_write, read_own_file
+from .output import atomic_write, check_output, read_own_file
 from .reading import read_limited
 from .statekey import sign, signed
 from .tasks import (
@@ -100,6 +100,23 @@ class BatchResult:
     def count(self, status: str) -> int:
         """How many items ended with `status`."""
         return sum(1 for i in self.items if i.status == status)
+
+
+def render_target(output: Path | None, count: int, fmt: str, default: Path) -> tuple[Path, bool]:
+    """Where a batch of `count` guides goes, and whether it is one file: `-o` as given (a .pdf or
+    .html name for one guide, else a folder), or the `default` folder. Refused before any work: a
+    file name for many guides, a name that does not match `fmt`, a file where a folder is needed."""
+    named_file = output is not None and output.suffix.lower() in (".pdf", ".html")
+    if output is not None and named_file and count > 1 and not output.is_dir():
+        raise UsageError(
+            f"-o {output}: {count} guides need a folder, not a file name (e.g. -o {output.with_suffix('')}/)"
+        )
+    single = named_file and count == 1
+    if single and output is not None and output.suffix.lower() != f".{fmt}":
+        raise UsageError(f"-o {output}: the name does not match --format {fmt}")
+    out = output or default
+    check_output(out, folder=not single)
+    return out, single
 
 
 def plan_outputs(

@@ -275,14 +275,6 @@ def run_watch(inputs: tuple[str, ...], out: Path, options: Any, fmt: str, single
         click.echo("stopped watching", err=True)
 
 
-def check_output(path: Path, *, folder: bool) -> None:
-    """Refuse, before any work, an -o that exists as a file where a folder is needed, or the reverse."""
-    if folder and path.exists() and not path.is_dir():
-        raise UsageError(f"-o {path}: is a file, but a folder is needed here")
-    if not folder and path.is_dir():
-        raise UsageError(f"-o {path}: is a folder, but a file name is needed here")
-
-
 def report_missing(missing: Iterable[str]) -> None:
     """One `error:` line per INPUT argument that matched no guide."""
     for item in missing:
@@ -319,19 +311,11 @@ def report(result: Any, *, verbose: bool = False) -> None:
 
 def report_blank_text(result: Any, options: Any) -> None:
     """One warning per written guide with characters no font can draw (they print as blank)."""
-    from .glyphs import uncovered, warning
+    from .glyphs import blank_text
 
-    font_dirs = [style.parent for style in options.styles]
-    for item in result.items:
-        if item.status == "failed":
-            continue
-        try:
-            text = Path(item.source).read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            continue
-        missing = uncovered(text, font_dirs)
-        if missing:
-            say(f"warning: {item.source}: {warning(missing)}")
+    written = [item.source for item in result.items if item.status != "failed"]
+    for source, note in blank_text(written, [style.parent for style in options.styles]):
+        say(f"warning: {source}: {note}")
 
 
 def timeout_option(func: Any) -> Any:
@@ -403,23 +387,13 @@ def render(
     **theme: Any,
 ) -> None:
     """Render guides (files, folders or globs) to PDF briefs or self-contained HTML."""
-    from .batch import render_batch
+    from .batch import render_batch, render_target
     from .config import load_config
 
     selection = select_guides(inputs, exclude=exclude)
     config = load_config()
     options = build_options(config, **theme)
-    named_file = output is not None and output.suffix.lower() in (".pdf", ".html")
-    if output is not None and named_file and len(selection.paths) > 1 and not output.is_dir():
-        raise UsageError(
-            f"-o {output}: {len(selection.paths)} guides need a folder, not a file name"
-            f" (e.g. -o {output.with_suffix('')}/)"
-        )
-    single = named_file and len(selection.paths) == 1
-    if single and output is not None and output.suffix.lower() != f".{fmt}":
-        raise UsageError(f"-o {output}: the name does not match --format {fmt}")
-    out = output or config.output or Path("out")
-    check_output(out, folder=not single)
+    out, single = render_target(output, len(selection.paths), fmt, config.output or Path("out"))
     if theme.get("watch"):
         return run_watch(inputs, out, options, fmt, single, jobs=jobs, exclude=exclude, **theme)
     with batch_progress(len(selection.paths), "Rendering", quiet=quiet) as progress:
@@ -493,7 +467,7 @@ def packet(
 ) -> None:
     """Bundle guides into one PDF packet: cover, contents, overview table, then every guide."""
     from .config import load_config
-    from .output import atomic_write
+    from .output import atomic_write, check_output
     from .packet import CACHE_DIR, make_grouped_packets, make_packet
 
     selection = select_guides(inputs, purpose=" for the packet", exclude=exclude)
@@ -583,28 +557,11 @@ def report_comparison(note: dict[str, Any] | None) -> None:
 @theme_options
 def preview(source: str, output: Path, page: int, dpi: int, **theme: Any) -> None:
     """Save one page of a guide's brief, or of any PDF (a packet), as a PNG image."""
-    from .guide import load_guide
     from .output import atomic_write
-    from .preview import page_png
+    from .preview import is_pdf, preview_png
 
     path = Path(source)
-    if path.suffix.lower() == ".pdf":
-        from .reading import read_limited
-
-        try:
-            pdf = read_limited(path, 2_000_000_000)  # a regular file: `/dev/zero.pdf` must not fill memory
-        except OSError as exc:
-            raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    else:
-        from .brief import render_pdf
-
-        pdf = render_pdf(load_guide(path), build_options(**theme))
-    try:
-        image = page_png(pdf, page, dpi)
-    except GuidepdfError as exc:
-        if isinstance(exc, UsageError):
-            raise
-        raise type(exc)(f"{path}: {exc}") from None
+    image = preview_png(path, page, dpi, None if is_pdf(path) else build_options(**theme))
     atomic_write(output, image)
     click.echo(f"{output}: page {page} at {dpi} dpi", err=True)
 
@@ -889,18 +846,7 @@ def schema() -> None:
 @click.option("--role", help="Role as printed, e.g. 'ML/AI Engineer'.")
 def new(path: Path | None, company: str | None, role: str | None) -> None:
     """Write a new guide with every field, ready to fill in (never over an existing file)."""
-    from .output import atomic_write
-    from .skeleton import new_guide
-    from .slug import slugify
+    from .skeleton import write_new_guide
 
-    text = new_guide(company, role)
-    stem = slugify(" ".join(filter(None, (company, role)))) or "new-guide"
-    name = f"{stem}.md"
-    if path is None:
-        path = Path(name)
-    elif path.is_dir():
-        path = path / name
-    if path.exists() or path.is_symlink():
-        raise UsageError(f"{path}: already exists; guidepdf new never overwrites a file")
-    atomic_write(path, text)
+    path = write_new_guide(path, company, role)
     click.echo(f"{path}: new guide; fill in its figures, then run guidepdf check {path}", err=True)
