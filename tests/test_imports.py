@@ -19,6 +19,7 @@ HEAVY_OWN = (
     "guidepdf.html_export",
     "guidepdf.mail",
     "guidepdf.packet",
+    "guidepdf.packet_files",
     "guidepdf.batch",
 )
 
@@ -69,7 +70,8 @@ UPWARD = {
     "brief": {"html_export", "tasks", "batch", "packet", "mail", "cli"},
     "html_export": {"tasks", "batch", "packet", "mail", "cli"},
     "tasks": {"batch", "packet", "mail", "cli"},
-    "packet": {"preview", "mail", "cli"},
+    "packet": {"packet_files", "preview", "mail", "cli"},
+    "packet_files": {"mail", "cli"},
     "batch": {"packet", "mail", "cli"},
     "check": {"pdf", "brief", "html_export", "batch", "packet", "mail", "cli"},
 }

@@ -467,86 +467,36 @@ def packet(
 ) -> None:
     """Bundle guides into one PDF packet: cover, contents, overview table, then every guide."""
     from .config import load_config
-    from .output import atomic_write, check_output
-    from .packet import CACHE_DIR, make_grouped_packets, make_packet
+    from .packet_files import write_packets
 
     selection = select_guides(inputs, purpose=" for the packet", exclude=exclude)
-    written: list[Path] = []
-
-    def write_packet(path: Path, result: Any) -> None:
-        atomic_write(path, result.pdf)
-        written.append(path)
-        click.echo(f"{path}: {len(result.sources)} guides, {result.pages} pages", err=True)
-
     theme.pop("watch", None)
     config = load_config()
     options = build_options(config, **theme)
-    run: dict[str, Any] = {"jobs": jobs, "scheduler": scheduler, "timeout": timeout or None}
-    paths = list(selection.paths)
-    with batch_progress(len(paths), "Rendering parts", quiet=quiet) as progress:
-        if group_by:
-            folder = output or config.output or Path("out")
-            if folder.suffix.lower() == ".pdf":
-                raise UsageError(f"-o {folder}: with --group-by, -o names a folder")
-            check_output(folder, folder=True)
-            made, failed = make_grouped_packets(
-                paths,
-                group_by,
-                folder,
-                options,
-                title=title,
-                sort=sort,
-                rates=config.rates,
-                cache_dir=folder / CACHE_DIR,
-                batch_dir=folder,
-                progress=progress,
-                write=write_packet,  # each packet is written as soon as it is joined, then let go
-                **run,
-            )
-        else:
-            target = output or (config.output or Path("out")) / "packet.pdf"
-            if target.suffix.lower() != ".pdf":
-                raise UsageError(f"-o {target}: a packet is one .pdf file (use --group-by for a folder)")
-            check_output(target, folder=False)
-            result = make_packet(
-                paths,
-                options,
-                title=title,
-                sort=sort,
-                rates=config.rates,
-                cache_dir=target.parent / CACHE_DIR,
-                batch_dir=target.parent,
-                progress=progress,
-                **run,
-            )
-            made, failed = [(target, result)], []
-    errors = {item.source: item.error for item in failed}
-    for _, result in made:
-        report_comparison(result.comparison)
-        errors.update({item.source: item.error for item in result.failed})
-        for source, url in dict.fromkeys(result.refused):
-            say(f"warning: {source}: not fetched: {url}")
-    for error in errors.values():
-        say(f"error: {error}")
-    if not group_by:  # a grouped run wrote each packet as soon as it was joined
-        for path, result in made:
-            if result.pdf is not None:
-                write_packet(path, result)
-    if not written:
+
+    def wrote(path: Path, result: Any) -> None:
+        click.echo(f"{path}: {len(result.sources)} guides, {result.pages} pages", err=True)
+
+    files = write_packets(
+        list(selection.paths),
+        options,
+        output=output,
+        default=config.output or Path("out"),
+        title=title,
+        sort=sort,
+        group_by=group_by,
+        rates=config.rates,
+        jobs=jobs,
+        scheduler=scheduler,
+        timeout=timeout or None,
+        progress=functools.partial(batch_progress, quiet=quiet),
+        notice=lambda severity, line: say(f"{severity}: {line}"),
+        wrote=wrote,
+    )
+    if not files.written:
         click.echo("error: no packet written: no guide could be used", err=True)
-    if errors or selection.missing or selection.refused or not written:
+    if files.errors or selection.missing or selection.refused or not files.written:
         sys.exit(1)
-
-
-def report_comparison(note: dict[str, Any] | None) -> None:
-    """Say which guides a sort by pay could not compare, and where they went."""
-    if note and note["unconverted"]:
-        click.echo(
-            f"warning: --sort {note['field']}: no {note['currency']} rate for {', '.join(note['unknown'])} "
-            f"(give one in [rates] of guidepdf.toml): {len(note['unconverted'])} guides placed after the "
-            "others, by title",
-            err=True,
-        )
 
 
 @main.command()
@@ -718,27 +668,27 @@ def email(
     from .config import load_config
 
     merge = mail.MailMerge(
-        sender,
-        to,
-        recipients,
-        subject,
-        packet,
-        eml,
-        smtp,
-        tls,
-        user,
-        os.environ.get("GUIDEPDF_SMTP_PASSWORD") if user else None,
-        cafile,
-        timeout,
-        retries,
-        retry_delay,
-        log_path,
-        dry_run,
-        resend_uncertain,
-        max_size,
-        render_timeout,
-        jobs,
-        scheduler,
+        sender=sender,
+        to=to,
+        recipients=recipients,
+        subject=subject,
+        packet=packet,
+        eml=eml,
+        smtp=smtp,
+        tls=tls,
+        user=user,
+        password=os.environ.get("GUIDEPDF_SMTP_PASSWORD") if user else None,
+        cafile=cafile,
+        timeout=timeout,
+        retries=retries,
+        retry_delay=retry_delay,
+        log=log_path,
+        dry_run=dry_run,
+        resend_uncertain=resend_uncertain,
+        max_size=max_size,
+        render_timeout=render_timeout,
+        jobs=jobs,
+        scheduler=scheduler,
         as_of_given=theme.get("as_of") is not None,
     )
     selection = select_guides(inputs, required=recipients is None, exclude=exclude)
