@@ -13,7 +13,14 @@ import guidepdf
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 HEAVY = ("weasyprint", "pikepdf", "smtplib")
-HEAVY_OWN = ("guidepdf.pdf", "guidepdf.mail", "guidepdf.packet", "guidepdf.batch")
+HEAVY_OWN = (
+    "guidepdf.pdf",
+    "guidepdf.brief",
+    "guidepdf.html_export",
+    "guidepdf.mail",
+    "guidepdf.packet",
+    "guidepdf.batch",
+)
 
 PROBE = """
 import json, sys
@@ -55,13 +62,17 @@ def test_package_import_is_lazy_and_exports_resolve() -> None:
 SRC = Path(__file__).resolve().parents[1] / "src" / "guidepdf"
 #: Imports that would run back up the pipeline (load -> body -> page -> PDF -> packet/mail -> CLI).
 UPWARD = {
-    "markup": {"guide", "templating", "pdf", "batch", "packet", "mail", "cli"},
-    "guide": {"markup", "templating", "pdf", "batch", "packet", "mail", "cli"},
-    "pdf": {"batch", "packet", "mail", "cli"},
+    "markup": {"guide", "templating", "pdf", "brief", "html_export", "batch", "packet", "mail", "cli"},
+    "guide": {"markup", "templating", "pdf", "brief", "html_export", "batch", "packet", "mail", "cli"},
+    "templating": {"pdf", "brief", "html_export", "tasks", "batch", "packet", "mail", "cli"},
+    "pdf": {"brief", "html_export", "tasks", "batch", "packet", "mail", "cli"},
+    "brief": {"html_export", "tasks", "batch", "packet", "mail", "cli"},
+    "html_export": {"tasks", "batch", "packet", "mail", "cli"},
+    "tasks": {"batch", "packet", "mail", "cli"},
     "packet": {"preview", "mail", "cli"},
     "mail": {"preview", "cli"},
     "batch": {"packet", "mail", "cli"},
-    "check": {"pdf", "batch", "packet", "mail", "cli"},
+    "check": {"pdf", "brief", "html_export", "batch", "packet", "mail", "cli"},
 }
 
 

@@ -18,11 +18,11 @@ from pypdf import PdfReader
 
 from conftest import SEEDS, pdftotext
 from guidepdf import GuideError, RenderError, RenderOptions, load_guide, parse_guide, render_html
+from guidepdf.brief import render_brief
 from guidepdf.cli import main
 from guidepdf.guide import MAX_BYTES
 from guidepdf.images import MAX_PIXELS, declared_pixels, oversize_reason
 from guidepdf.options import DEFAULT_MAX_PAGES
-from guidepdf.pdf import render_brief
 
 AS_OF = date(2026, 11, 23)
 CHART = SEEDS / "images" / "northwind-comp-bands.png"

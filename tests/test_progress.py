@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import shutil
+from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
 from click.testing import CliRunner
 
+from guidepdf import progress as progress_module
 from guidepdf.cli import main
 from guidepdf.progress import Progress, Tracker, choose_mode, summarise_clashes
 
@@ -104,3 +109,75 @@ def test_a_batch_says_its_clashes_once_and_not_again_when_nothing_changed(tmp_pa
     assert again.exit_code == 0 and "warning" not in again.stderr
     listed = CliRunner().invoke(main, [*args, "--force", "--verbose", "--quiet"])
     assert listed.stderr.count("two guides want kestrel-games-product-designer.pdf") == 2
+
+
+def many_guides(folder: Path, count: int) -> Path:
+    folder.mkdir()
+    for n in range(count):
+        shutil.copy(KESTREL, folder / f"g{n:02d}.md")
+    return folder
+
+
+def test_check_paths_reports_each_guide_to_a_progress_display(tmp_path: Path) -> None:
+    from guidepdf.check import check_paths
+
+    folder = many_guides(tmp_path / "g", 12)
+    clock, stream = Clock(), io.StringIO()
+    shown: list[tuple[int, str]] = []
+
+    @contextlib.contextmanager
+    def display(total: int, label: str) -> Iterator[Callable[[object], None]]:
+        shown.append((total, label))
+        with Progress(total, label, "lines", stream=stream, every=5, clock=clock) as progress:
+
+            def step(item: object) -> None:
+                clock.now += 1  # one guide a second
+                progress(item)
+
+            yield step
+
+    result = check_paths([folder], date(2026, 11, 23), progress=display)
+    assert shown == [(12, "Checking")] and len(result.checked) == 12
+    lines = stream.getvalue().splitlines()
+    assert lines == [
+        "Checking: 5 of 12 (41%), 1.0/s, about 7 s left, 5 s so far",
+        "Checking: 10 of 12 (83%), 1.0/s, about 2 s left, 10 s so far",
+    ]
+
+
+def test_check_shows_progress_off_a_terminal_and_keeps_stdout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = many_guides(tmp_path / "g", 4)
+    args = ["check", str(folder), "--as-of", "2026-11-23"]
+    quiet = CliRunner().invoke(main, [*args, "--quiet"])
+    assert quiet.exit_code == 0, quiet.output
+    assert quiet.stderr == "4 checked, 0 errors, 0 warnings\n"
+    monkeypatch.setattr(progress_module, "EVERY", 0.0)  # a line for every guide but the last
+    shown = CliRunner().invoke(main, args)
+    assert shown.exit_code == 0, shown.output
+    assert shown.stdout == quiet.stdout
+    lines = shown.stderr.splitlines()
+    assert [line.split(",")[0] for line in lines[:-1]] == [
+        "Checking: 1 of 4 (25%)",
+        "Checking: 2 of 4 (50%)",
+        "Checking: 3 of 4 (75%)",
+    ]
+    assert "/s" in lines[0] and "left" in lines[0]
+    assert lines[-1] == "4 checked, 0 errors, 0 warnings"
+
+
+def test_check_on_a_terminal_shows_a_bar(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    modes: list[str] = []
+    real_progress = progress_module.Progress
+
+    def spy(total: int, label: str, mode: progress_module.Mode, **kw: object) -> Progress:
+        modes.append(mode)
+        return real_progress(total, label, "off")
+
+    monkeypatch.setattr(progress_module, "choose_mode", lambda total, quiet: "off" if quiet else "bar")
+    monkeypatch.setattr(progress_module, "Progress", spy)
+    folder = many_guides(tmp_path / "g", 3)
+    assert CliRunner().invoke(main, ["check", str(folder), "--as-of", "2026-11-23"]).exit_code == 0
+    assert CliRunner().invoke(main, ["check", str(folder), "--as-of", "2026-11-23", "-q"]).exit_code == 0
+    assert modes == ["bar", "off"]

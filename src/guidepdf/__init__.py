@@ -33,8 +33,8 @@ _EXPORTS = {
     "check_paths": "check",
     "load_guide": "guide",
     "parse_guide": "guide",
-    "render_html": "pdf",
-    "render_pdf": "pdf",
+    "render_html": "html_export",
+    "render_pdf": "brief",
     "send_messages": "mail",
 }
 
@@ -66,13 +66,14 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from .brief import render_pdf
     from .check import Finding, check_guide, check_guides, check_paths
     from .errors import GuideError, GuidepdfError, RenderError, UsageError
     from .guide import Compensation, Guide, load_guide, parse_guide
+    from .html_export import render_html
     from .mail import Attachment, MailError, SendLog, SendReport, SmtpSettings, build_message, send_messages
     from .options import RenderOptions
     from .packet import build_packet
-    from .pdf import render_html, render_pdf
 
 
 def __getattr__(name: str) -> Any:

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from ._version import __version__
-from .errors import GuidepdfError
+from .errors import GuidepdfError, UsageError
 from .guide import MAX_BYTES, load_guide
 from .inputs import plan_names
 from .options import RenderOptions
-from .output import atomic_write, read_own_file
+from .output import atomic_write, check_output, read_own_file
 from .reading import read_limited
 from .statekey import sign, signed
 from .tasks import (
@@ -69,16 +69,6 @@ _ROW_TYPES: dict[str, tuple[type, ...]] = {
 
 
 @dataclass(frozen=True)
-class RenderJob:
-    """One guide to render: where it comes from, where it goes, and how."""
-
-    source: Path
-    output: Path
-    options: RenderOptions
-    format: str = "pdf"
-
-
-@dataclass(frozen=True)
 class ItemResult:
     """What happened to one guide (one manifest row)."""
 
@@ -112,13 +102,30 @@ class BatchResult:
         return sum(1 for i in self.items if i.status == status)
 
 
-def plan_jobs(
-    paths: Sequence[Path], out: Path, options: RenderOptions, fmt: str, *, single_file: bool
-) -> tuple[list[RenderJob], list[ItemResult], list[tuple[str, str]]]:
-    """Name each guide's output; guides that fail to load become failed results straight away."""
+def render_target(output: Path | None, count: int, fmt: str, default: Path) -> tuple[Path, bool]:
+    """Where a batch of `count` guides goes, and whether it is one file: `-o` as given (a .pdf or
+    .html name for one guide, else a folder), or the `default` folder. Refused before any work: a
+    file name for many guides, a name that does not match `fmt`, a file where a folder is needed."""
+    named_file = output is not None and output.suffix.lower() in (".pdf", ".html")
+    if output is not None and named_file and count > 1 and not output.is_dir():
+        raise UsageError(
+            f"-o {output}: {count} guides need a folder, not a file name (e.g. -o {output.with_suffix('')}/)"
+        )
+    single = named_file and count == 1
+    if single and output is not None and output.suffix.lower() != f".{fmt}":
+        raise UsageError(f"-o {output}: the name does not match --format {fmt}")
+    out = output or default
+    check_output(out, folder=not single)
+    return out, single
+
+
+def plan_outputs(
+    paths: Sequence[Path], out: Path, fmt: str, *, single_file: bool
+) -> tuple[list[tuple[Path, Path]], list[ItemResult], list[tuple[str, str]]]:
+    """Name each guide's output (source, output); guides that fail to load become failed results."""
     suffix = f".{fmt}"
     if single_file:
-        return [RenderJob(paths[0], out, options, fmt)], [], []
+        return [(paths[0], out)], [], []
     stems: list[str] = []
     loadable: list[Path] = []
     failed: list[ItemResult] = []
@@ -129,32 +136,45 @@ def plan_jobs(
         except GuidepdfError as exc:
             failed.append(ItemResult(str(path), None, Status.FAILED, error=str(exc)))
     names, clashes = plan_names(stems, suffix)
-    jobs = [RenderJob(p, out / n, options, fmt) for p, n in zip(loadable, names, strict=True)]
-    return jobs, failed, clashes
+    planned = [(p, out / n) for p, n in zip(loadable, names, strict=True)]
+    return planned, failed, clashes
 
 
 def make_task(
-    job: RenderJob, *, remote: bool = False, timeout: float | None = None
+    source: Path,
+    output: Path,
+    options: RenderOptions,
+    fmt: str = "pdf",
+    *,
+    remote: bool = False,
+    timeout: float | None = None,
 ) -> tuple[RenderTask, Any]:
-    """The task for `job` and the guide's referenced files (shipped with the task when `remote`)."""
-    text = read_limited(job.source, MAX_BYTES)
-    resources = guide_resources(job.source, text)
-    task = RenderTask(str(job.source), text, job.options, job.format, resources if remote else None, timeout)
+    """The task rendering `source` into `output`, and the guide's referenced files (shipped with the
+    task when `remote`)."""
+    text = read_limited(source, MAX_BYTES)
+    resources = guide_resources(source, text)
+    task = RenderTask(str(source), text, options, fmt, resources if remote else None, timeout, output=output)
     return task, resources
 
 
-def store(job: RenderJob, result: TaskResult, key: str | None = None) -> ItemResult:
+def store(task: RenderTask, result: TaskResult, key: str | None = None) -> ItemResult:
     """Write a task's output under its final name (atomically) and describe it as a manifest row."""
-    source, output = str(job.source), str(job.output)
+    if task.output is None:
+        raise ValueError(f"{task.source}: a batch task names its output")
+    source, output = task.source, str(task.output)
     if result.error is not None or result.data is None:
         return ItemResult(
             source, output, Status.FAILED, error=result.error or f"{source}: no output", key=key
         )
     try:
-        atomic_write(job.output, result.data)
+        atomic_write(task.output, result.data)
     except OSError as exc:
         return ItemResult(
-            source, output, Status.FAILED, error=f"{job.output}: cannot write: {exc.strerror or exc}", key=key
+            source,
+            output,
+            Status.FAILED,
+            error=f"{task.output}: cannot write: {exc.strerror or exc}",
+            key=key,
         )
     return ItemResult(
         source,
@@ -256,7 +276,7 @@ def write_manifest(out: Path, rows: Sequence[dict[str, Any]], fmt: str) -> None:
     atomic_write(out / MANIFEST, json.dumps(document, indent=2, ensure_ascii=False) + "\n")
 
 
-def up_to_date(job: RenderJob, key: str, previous: dict[str, Any] | None) -> ItemResult | None:
+def up_to_date(task: RenderTask, key: str, previous: dict[str, Any] | None) -> ItemResult | None:
     """The skipped result when the output on disk was made from exactly this key, else None."""
     if (
         not previous
@@ -264,12 +284,14 @@ def up_to_date(job: RenderJob, key: str, previous: dict[str, Any] | None) -> Ite
         or previous.get("status") not in (Status.RENDERED, Status.SKIPPED)
     ):
         return None
-    data = _own_output(job.output, previous)
+    if task.output is None:
+        return None
+    data = _own_output(task.output, previous)
     if data is None or len(data) != previous.get("bytes"):
         return None  # changed, damaged or replaced by a link since: rebuild
     return ItemResult(
-        str(job.source),
-        str(job.output),
+        task.source,
+        str(task.output),
         Status.SKIPPED,
         sha256=previous["sha256"],
         pages=previous.get("pages"),
@@ -334,46 +356,44 @@ def render_batch(
     """
     started = time.monotonic()
     options = options.pinned()
-    planned, results, clashes = plan_jobs(paths, out, options, fmt, single_file=single_file)
+    planned, results, clashes = plan_outputs(paths, out, fmt, single_file=single_file)
     for item in results:
         if progress:
             progress(item)
     previous = {} if single_file else read_manifest(out)
     if not single_file:
-        _clean_partials(out, [job.output.name for job in planned])
+        _clean_partials(out, [output.name for _, output in planned])
     theme = collect_theme(options)
     remote = scheduler is not None
 
     rows: dict[str, dict[str, Any]] = dict(previous)
-    todo: list[tuple[RenderJob, RenderTask, str]] = []
-    for job in planned:
+    todo: list[tuple[RenderTask, str]] = []
+    for source, output in planned:
         try:
-            task, resources = make_task(job, remote=remote, timeout=timeout)
+            task, resources = make_task(source, output, options, fmt, remote=remote, timeout=timeout)
         except OSError as exc:
-            results.append(
-                ItemResult(str(job.source), str(job.output), Status.FAILED, error=f"{job.source}: {exc}")
-            )
+            results.append(ItemResult(str(source), str(output), Status.FAILED, error=f"{source}: {exc}"))
             continue
         key = render_key(task, theme, resources)
-        skipped = None if force or single_file else up_to_date(job, key, previous.get(job.output.name))
+        skipped = None if force or single_file else up_to_date(task, key, previous.get(output.name))
         if skipped is not None:
             results.append(skipped)
-            rows[job.output.name] = manifest_row(skipped)
+            rows[output.name] = manifest_row(skipped)
             if progress:
                 progress(skipped)
         else:
-            todo.append((job, task, key))
+            todo.append((task, key))
 
     last_write = [time.monotonic()]
 
     def finished(index: int, result: TaskResult) -> None:
-        job, _, key = todo[index]
-        item = store(job, result, key)
+        task, key = todo[index]
+        item = store(task, result, key)
         results.append(item)
         if progress:
             progress(item)
         if not single_file:
-            rows[job.output.name] = manifest_row(item)
+            rows[Path(item.output or "").name] = manifest_row(item)
             if time.monotonic() - last_write[0] > MANIFEST_EVERY:
                 write_manifest(out, list(rows.values()), fmt)
                 last_write[0] = time.monotonic()
@@ -381,7 +401,7 @@ def render_batch(
     if todo:
         inline = len(todo) == 1 and not remote
         with Workers(jobs, scheduler=scheduler, options=options, timeout=timeout, inline=inline) as workers:
-            workers.run(run_render, [task for _, task, _ in todo], theme, finished)
+            workers.run(run_render, [task for task, _ in todo], theme, finished)
 
     order = {str(p): i for i, p in enumerate(paths)}
     results.sort(key=lambda r: order.get(r.source, len(order)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import date
 from html.parser import HTMLParser
@@ -27,6 +27,7 @@ from .markup import (
     nesting_depth,
     sanitize,
 )
+from .progress import ProgressFactory, no_progress
 from .reading import MAX_RESOURCE_BYTES, read_limited, real_path
 from .timeouts import time_limit
 
@@ -138,11 +139,20 @@ def refuse_on_errors(guide: Guide, as_of: date, *, allow_network: bool = False) 
 
 
 def check_guides(
-    paths: Iterable[Path | str], as_of: date | None = None, *, allow_network: bool = False
+    paths: Iterable[Path | str],
+    as_of: date | None = None,
+    *,
+    allow_network: bool = False,
+    progress: Callable[..., None] | None = None,
 ) -> tuple[Finding, ...]:
-    """The findings for each guide file in `paths`, in order."""
+    """The findings for each guide file in `paths`, in order; `progress` is called after each guide."""
     as_of = as_of or date.today()
-    return tuple(f for p in paths for f in check_guide(p, as_of, allow_network=allow_network))
+    findings: list[Finding] = []
+    for path in paths:
+        findings += check_guide(path, as_of, allow_network=allow_network)
+        if progress is not None:
+            progress(path)
+    return tuple(findings)
 
 
 def check_paths(
@@ -151,11 +161,14 @@ def check_paths(
     *,
     allow_network: bool = False,
     exclude: Iterable[str] = (),
+    progress: ProgressFactory = no_progress,
 ) -> CheckResult:
-    """Expand INPUT arguments (files, folders, globs) like `render` does and check every guide found."""
+    """Expand INPUT arguments (files, folders, globs) like `render` does and check every guide found;
+    `progress` shows the checking (see `progress.ProgressFactory`)."""
     selection = expand_inputs(inputs, exclude)
     refused = tuple(Finding(path, None, None, "error", "refused", why) for path, why in selection.refused)
-    findings = refused + check_guides(selection.paths, as_of, allow_network=allow_network)
+    with progress(len(selection.paths), "Checking") as step:
+        findings = refused + check_guides(selection.paths, as_of, allow_network=allow_network, progress=step)
     return CheckResult(
         findings=findings, checked=tuple(str(p) for p in selection.paths), missing=selection.missing
     )

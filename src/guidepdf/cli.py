@@ -152,12 +152,13 @@ def theme_options(func: Any) -> Any:
     return func
 
 
-def build_options(**values: Any) -> Any:
-    """RenderOptions from command-line values over the configuration file's; unset flags keep those."""
+def build_options(config: Any = None, **values: Any) -> Any:
+    """RenderOptions from command-line values over the configuration's (`config`, else the file read
+    now); unset flags keep those."""
     from .config import load_config
     from .options import DEFAULT_MAX_PAGES, RenderOptions
 
-    config = load_config()
+    config = load_config() if config is None else config
     hint_fast_subsetting()
     return RenderOptions(
         templates=tuple(values.get("templates") or config.templates),
@@ -274,30 +275,6 @@ def run_watch(inputs: tuple[str, ...], out: Path, options: Any, fmt: str, single
         click.echo("stopped watching", err=True)
 
 
-def _with_progress(stream: Any, total: int, label: str, quiet: bool) -> Any:
-    """`stream` (a MessageStream) whose iteration advances a progress display, one step per recipient."""
-    from .progress import Progress, choose_mode
-
-    class Counted:
-        def __getattr__(self, name: str) -> Any:
-            return getattr(stream, name)
-
-        def __iter__(self) -> Iterator[Any]:
-            with Progress(total, label, choose_mode(total, quiet=quiet)) as progress:
-                stream.progress = progress
-                yield from stream
-
-    return Counted()
-
-
-def check_output(path: Path, *, folder: bool) -> None:
-    """Refuse, before any work, an -o that exists as a file where a folder is needed, or the reverse."""
-    if folder and path.exists() and not path.is_dir():
-        raise UsageError(f"-o {path}: is a file, but a folder is needed here")
-    if not folder and path.is_dir():
-        raise UsageError(f"-o {path}: is a folder, but a file name is needed here")
-
-
 def report_missing(missing: Iterable[str]) -> None:
     """One `error:` line per INPUT argument that matched no guide."""
     for item in missing:
@@ -334,19 +311,11 @@ def report(result: Any, *, verbose: bool = False) -> None:
 
 def report_blank_text(result: Any, options: Any) -> None:
     """One warning per written guide with characters no font can draw (they print as blank)."""
-    from .glyphs import uncovered, warning
+    from .glyphs import blank_text
 
-    font_dirs = [style.parent for style in options.styles]
-    for item in result.items:
-        if item.status == "failed":
-            continue
-        try:
-            text = Path(item.source).read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            continue
-        missing = uncovered(text, font_dirs)
-        if missing:
-            say(f"warning: {item.source}: {warning(missing)}")
+    written = [item.source for item in result.items if item.status != "failed"]
+    for source, note in blank_text(written, [style.parent for style in options.styles]):
+        say(f"warning: {source}: {note}")
 
 
 def timeout_option(func: Any) -> Any:
@@ -418,22 +387,13 @@ def render(
     **theme: Any,
 ) -> None:
     """Render guides (files, folders or globs) to PDF briefs or self-contained HTML."""
-    from .batch import render_batch
+    from .batch import render_batch, render_target
     from .config import load_config
 
     selection = select_guides(inputs, exclude=exclude)
-    options = build_options(**theme)
-    named_file = output is not None and output.suffix.lower() in (".pdf", ".html")
-    if output is not None and named_file and len(selection.paths) > 1 and not output.is_dir():
-        raise UsageError(
-            f"-o {output}: {len(selection.paths)} guides need a folder, not a file name"
-            f" (e.g. -o {output.with_suffix('')}/)"
-        )
-    single = named_file and len(selection.paths) == 1
-    if single and output is not None and output.suffix.lower() != f".{fmt}":
-        raise UsageError(f"-o {output}: the name does not match --format {fmt}")
-    out = output or load_config().output or Path("out")
-    check_output(out, folder=not single)
+    config = load_config()
+    options = build_options(config, **theme)
+    out, single = render_target(output, len(selection.paths), fmt, config.output or Path("out"))
     if theme.get("watch"):
         return run_watch(inputs, out, options, fmt, single, jobs=jobs, exclude=exclude, **theme)
     with batch_progress(len(selection.paths), "Rendering", quiet=quiet) as progress:
@@ -507,85 +467,36 @@ def packet(
 ) -> None:
     """Bundle guides into one PDF packet: cover, contents, overview table, then every guide."""
     from .config import load_config
-    from .output import atomic_write
-    from .packet import CACHE_DIR, make_grouped_packets, make_packet
+    from .packet import write_packets
 
     selection = select_guides(inputs, purpose=" for the packet", exclude=exclude)
-    written: list[Path] = []
+    theme.pop("watch", None)
+    config = load_config()
+    options = build_options(config, **theme)
 
-    def write_packet(path: Path, result: Any) -> None:
-        atomic_write(path, result.pdf)
-        written.append(path)
+    def wrote(path: Path, result: Any) -> None:
         click.echo(f"{path}: {len(result.sources)} guides, {result.pages} pages", err=True)
 
-    theme.pop("watch", None)
-    options = build_options(**theme)
-    run: dict[str, Any] = {"jobs": jobs, "scheduler": scheduler, "timeout": timeout or None}
-    paths = list(selection.paths)
-    with batch_progress(len(paths), "Rendering parts", quiet=quiet) as progress:
-        if group_by:
-            folder = output or load_config().output or Path("out")
-            if folder.suffix.lower() == ".pdf":
-                raise UsageError(f"-o {folder}: with --group-by, -o names a folder")
-            check_output(folder, folder=True)
-            made, failed = make_grouped_packets(
-                paths,
-                group_by,
-                folder,
-                options,
-                title=title,
-                sort=sort,
-                rates=load_config().rates,
-                cache_dir=folder / CACHE_DIR,
-                batch_dir=folder,
-                progress=progress,
-                write=write_packet,  # each packet is written as soon as it is joined, then let go
-                **run,
-            )
-        else:
-            target = output or (load_config().output or Path("out")) / "packet.pdf"
-            if target.suffix.lower() != ".pdf":
-                raise UsageError(f"-o {target}: a packet is one .pdf file (use --group-by for a folder)")
-            check_output(target, folder=False)
-            result = make_packet(
-                paths,
-                options,
-                title=title,
-                sort=sort,
-                rates=load_config().rates,
-                cache_dir=target.parent / CACHE_DIR,
-                batch_dir=target.parent,
-                progress=progress,
-                **run,
-            )
-            made, failed = [(target, result)], []
-    errors = {item.source: item.error for item in failed}
-    for _, result in made:
-        report_comparison(result.comparison)
-        errors.update({item.source: item.error for item in result.failed})
-        for source, url in dict.fromkeys(result.refused):
-            say(f"warning: {source}: not fetched: {url}")
-    for error in errors.values():
-        say(f"error: {error}")
-    if not group_by:  # a grouped run wrote each packet as soon as it was joined
-        for path, result in made:
-            if result.pdf is not None:
-                write_packet(path, result)
-    if not written:
+    files = write_packets(
+        list(selection.paths),
+        options,
+        output=output,
+        default=config.output or Path("out"),
+        title=title,
+        sort=sort,
+        group_by=group_by,
+        rates=config.rates,
+        jobs=jobs,
+        scheduler=scheduler,
+        timeout=timeout or None,
+        progress=functools.partial(batch_progress, quiet=quiet),
+        notice=lambda severity, line: say(f"{severity}: {line}"),
+        wrote=wrote,
+    )
+    if not files.written:
         click.echo("error: no packet written: no guide could be used", err=True)
-    if errors or selection.missing or selection.refused or not written:
+    if files.errors or selection.missing or selection.refused or not files.written:
         sys.exit(1)
-
-
-def report_comparison(note: dict[str, Any] | None) -> None:
-    """Say which guides a sort by pay could not compare, and where they went."""
-    if note and note["unconverted"]:
-        click.echo(
-            f"warning: --sort {note['field']}: no {note['currency']} rate for {', '.join(note['unknown'])} "
-            f"(give one in [rates] of guidepdf.toml): {len(note['unconverted'])} guides placed after the "
-            "others, by title",
-            err=True,
-        )
 
 
 @main.command()
@@ -596,28 +507,11 @@ def report_comparison(note: dict[str, Any] | None) -> None:
 @theme_options
 def preview(source: str, output: Path, page: int, dpi: int, **theme: Any) -> None:
     """Save one page of a guide's brief, or of any PDF (a packet), as a PNG image."""
-    from .guide import load_guide
     from .output import atomic_write
-    from .preview import page_png
+    from .preview import is_pdf, preview_png
 
     path = Path(source)
-    if path.suffix.lower() == ".pdf":
-        from .reading import read_limited
-
-        try:
-            pdf = read_limited(path, 2_000_000_000)  # a regular file: `/dev/zero.pdf` must not fill memory
-        except OSError as exc:
-            raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    else:
-        from .pdf import render_pdf
-
-        pdf = render_pdf(load_guide(path), build_options(**theme))
-    try:
-        image = page_png(pdf, page, dpi)
-    except GuidepdfError as exc:
-        if isinstance(exc, UsageError):
-            raise
-        raise type(exc)(f"{path}: {exc}") from None
+    image = preview_png(path, page, dpi, None if is_pdf(path) else build_options(**theme))
     atomic_write(output, image)
     click.echo(f"{output}: page {page} at {dpi} dpi", err=True)
 
@@ -633,6 +527,7 @@ def preview(source: str, output: Path, page: int, dpi: int, **theme: Any) -> Non
     help="Date to judge review deadlines and future dates against (default: the config file's, else today).",
 )
 @click.option("--allow-network", is_flag=True, help="Do not warn about remote images.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar or progress lines.")
 @exclude_option
 def check(
     inputs: tuple[str, ...],
@@ -640,6 +535,7 @@ def check(
     strict: bool,
     as_of: date | None,
     allow_network: bool,
+    quiet: bool,
     exclude: tuple[str, ...],
 ) -> None:
     """Check guides without rendering: schema, figures, currencies, dates, images, HTML that is removed."""
@@ -649,7 +545,13 @@ def check(
     from .config import load_config
     from .reading import escape_controls
 
-    result = check_paths(inputs, as_of or load_config().as_of, allow_network=allow_network, exclude=exclude)
+    result = check_paths(
+        inputs,
+        as_of or load_config().as_of,
+        allow_network=allow_network,
+        exclude=exclude,
+        progress=functools.partial(batch_progress, quiet=quiet),
+    )
     report_missing(result.missing)
     if not result.checked and not result.errors:
         raise UsageError("no guides selected: " + ", ".join(inputs))
@@ -763,108 +665,62 @@ def email(
     import os
 
     from . import mail
+    from .config import load_config
 
-    if (eml is None) == (smtp is None) and not dry_run:
-        raise UsageError("give one of --eml PATH or --smtp HOST[:PORT]")
-    if recipients is not None and to:
-        raise UsageError("give either --to or --recipients, not both")
-    if recipients is None and not to:
-        raise UsageError("give at least one --to ADDR, or --recipients CSV")
-    try:
-        mail.check_address(sender, "--from")
-    except mail.MailError as exc:
-        raise UsageError(str(exc)) from None
+    merge = mail.MailMerge(
+        sender=sender,
+        to=to,
+        recipients=recipients,
+        subject=subject,
+        packet=packet,
+        eml=eml,
+        smtp=smtp,
+        tls=tls,
+        user=user,
+        password=os.environ.get("GUIDEPDF_SMTP_PASSWORD") if user else None,
+        cafile=cafile,
+        timeout=timeout,
+        retries=retries,
+        retry_delay=retry_delay,
+        log=log_path,
+        dry_run=dry_run,
+        resend_uncertain=resend_uncertain,
+        max_size=max_size,
+        render_timeout=render_timeout,
+        jobs=jobs,
+        scheduler=scheduler,
+        as_of_given=theme.get("as_of") is not None,
+    )
     selection = select_guides(inputs, required=recipients is None, exclude=exclude)
     if recipients is None and not selection.paths:  # every guide refused: no message without them
         raise UsageError("no guides selected: " + ", ".join(inputs))
-    settings = None
-    if smtp is not None and not dry_run:
-        host, port = mail.parse_server(smtp)
-        password = os.environ.get("GUIDEPDF_SMTP_PASSWORD") if user else None
-        settings = mail.SmtpSettings(host, port, tls, user, password, timeout, retries, retry_delay, cafile)
-    log_file = log_path or (
-        recipients.with_suffix(".sendlog.jsonl") if recipients else Path(mail.DEFAULT_LOG_NAME)
-    )
-    if smtp is not None and theme.get("as_of") is None:
-        # A re-run must render the same briefs as the first run, or every key would change.
-        theme["as_of"] = mail.SendLog(log_file).last_as_of()
-    options = build_options(**theme)
-    if recipients is not None:
-        people, row_errors = mail.read_recipients(recipients, need_guides=not selection.paths)
-    else:
-        try:
-            addresses = [mail.check_address(a, "--to") for a in dict.fromkeys(to)]
-        except mail.MailError as exc:
-            raise UsageError(str(exc)) from None
-        people = tuple(mail.Recipient(a.addr_spec, a.display_name) for a in addresses)
-        row_errors = ()
-    for line in row_errors:
-        say(f"error: {line}")
-    # Messages are built one at a time as they are written or sent: a long mail merge stays small.
-    stream = mail.MessageStream(
+    config = load_config()
+    result = mail.mail_merge(
+        merge,
         selection.paths,
-        people,
-        sender=sender,
-        subject=subject,
-        options=options,
-        packet=packet,
-        max_size=mail.parse_size(max_size),
-        timeout=render_timeout or None,
+        build_options(config, **theme),
+        briefs=config.output or Path("out"),
+        progress=functools.partial(batch_progress, quiet=quiet),
+        notice=lambda severity, line: say(f"{severity}: {line}"),
     )
-    # Every brief is rendered once, on the workers a batch uses, into the cache beside the default
-    # output (reusing what `render` wrote there); then each message reads its briefs back from disk.
-    from .config import load_config
-    from .packet import CACHE_DIR, store_parts
-
-    briefs = load_config().output or Path("out")
-    guides = stream.guides()
-    with batch_progress(len(guides), "Rendering briefs", quiet=quiet) as progress:
-        stream.parts = store_parts(
-            guides,
-            options,
-            cache_dir=briefs / CACHE_DIR,
-            batch_dir=briefs,
-            jobs=jobs,
-            scheduler=scheduler,
-            timeout=render_timeout or None,
-            progress=progress,
-            limit_option="--render-timeout",
-        )
-    stream = _with_progress(stream, len(people), "Sending" if settings else "Writing messages", quiet)
-
-    def report_stream() -> int:
-        for line in stream.errors:
-            say(f"error: {line}")
-        for line in stream.warnings:
-            say(f"warning: {line}")
-        return len(row_errors) + len(stream.errors) + len(selection.missing) + len(selection.refused)
-
-    if settings is None:
-        messages: Iterable[Any] = stream
-        skipped: list[str] = []  # keys only: the skipped messages themselves are let go
-        if dry_run and smtp is not None:
-            messages = mail.SendLog(log_file).select_pending(
-                stream, resend_uncertain, lambda m: skipped.append(m.key)
-            )
-        target = eml or Path("out") / "email"
-        written = mail.write_eml(messages, target)
-        failed = report_stream()
-        if dry_run and smtp is not None:
-            click.echo(f"{len(skipped)} already sent or possibly delivered (per {log_file})", err=True)
-        noun = "message" if len(written) == 1 else "messages"
-        click.echo(f"{len(written)} {noun} written to {target}, {failed} failed", err=True)
+    failed = result.failed + len(selection.missing) + len(selection.refused)
+    if result.report is None:
+        if result.skipped is not None:
+            note = f"{result.skipped} already sent or possibly delivered (per {result.log_file})"
+            click.echo(note, err=True)
+        noun = "message" if len(result.written) == 1 else "messages"
+        click.echo(f"{len(result.written)} {noun} written to {result.target}, {failed} failed", err=True)
     else:
-        result = mail.send_messages(stream, settings, log=log_file, resend_uncertain=resend_uncertain)
-        failed = report_stream()
-        for item in result.deliveries:
+        sent = result.report
+        for item in sent.deliveries:
             if not item.delivered and item.status != "not-sent":
                 say(f"error: {item.label}: {item.status}: {item.detail}")
-        if result.stopped:
-            click.echo(f"error: {result.stopped} ({result.count('not-sent')} not sent)", err=True)
-        undelivered = len(result.undelivered) + (1 if result.stopped and not result.undelivered else 0)
+        if sent.stopped:
+            click.echo(f"error: {sent.stopped} ({sent.count('not-sent')} not sent)", err=True)
+        undelivered = len(sent.undelivered) + (1 if sent.stopped and not sent.undelivered else 0)
         click.echo(
-            f"{result.count('sent')} sent, {result.count('skipped')} already sent, "
-            f"{undelivered + failed} not delivered (log: {log_file})",
+            f"{sent.count('sent')} sent, {sent.count('skipped')} already sent, "
+            f"{undelivered + failed} not delivered (log: {result.log_file})",
             err=True,
         )
         failed += undelivered
@@ -940,18 +796,7 @@ def schema() -> None:
 @click.option("--role", help="Role as printed, e.g. 'ML/AI Engineer'.")
 def new(path: Path | None, company: str | None, role: str | None) -> None:
     """Write a new guide with every field, ready to fill in (never over an existing file)."""
-    from .output import atomic_write
-    from .skeleton import new_guide
-    from .slug import slugify
+    from .skeleton import write_new_guide
 
-    text = new_guide(company, role)
-    stem = slugify(" ".join(filter(None, (company, role)))) or "new-guide"
-    name = f"{stem}.md"
-    if path is None:
-        path = Path(name)
-    elif path.is_dir():
-        path = path / name
-    if path.exists() or path.is_symlink():
-        raise UsageError(f"{path}: already exists; guidepdf new never overwrites a file")
-    atomic_write(path, text)
+    path = write_new_guide(path, company, role)
     click.echo(f"{path}: new guide; fill in its figures, then run guidepdf check {path}", err=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -41,6 +43,17 @@ def _rebuild_guide_error(path: str, message: str, field: str | None, line: int |
 
 class RenderError(GuidepdfError):
     """A guide loaded but could not be turned into a page or a PDF."""
+
+
+@contextlib.contextmanager
+def naming(path: Path | str) -> Iterator[None]:
+    """Prefix a render error with a guide's path: every error a guide causes names its file."""
+    try:
+        yield
+    except RenderError as exc:
+        if str(exc).startswith(f"{path}: "):
+            raise
+        raise RenderError(f"{path}: {exc}") from exc
 
 
 class TemplateNotFound(GuidepdfError):

@@ -12,7 +12,7 @@ import functools
 import shutil
 import subprocess
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from .themes import builtin_dir
@@ -58,6 +58,20 @@ def warning(chars: Iterable[str]) -> str:
     chars = tuple(chars)
     noun = "character" if len(chars) == 1 else "characters"
     return f"no installed font has {len(chars)} {noun}, printed as blank: {describe(chars)}; {FIX}"
+
+
+def blank_text(sources: Iterable[str], font_dirs: Iterable[Path] = ()) -> Iterator[tuple[str, str]]:
+    """`(source, warning)` for each guide file with characters no font can draw; unreadable files are
+    left to whoever reads them next."""
+    font_dirs = list(font_dirs)
+    for source in sources:
+        try:
+            text = Path(source).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        missing = uncovered(text, font_dirs)
+        if missing:
+            yield source, warning(missing)
 
 
 @functools.cache

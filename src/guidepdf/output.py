@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
-from .errors import OutputError
+from .errors import OutputError, UsageError
 
 
 def _umask() -> int:
@@ -91,3 +91,11 @@ def read_own_file(path: Path | str, limit: int) -> bytes:
     if len(data) > limit:
         raise OSError(errno.EFBIG, f"larger than {limit} bytes", str(path))
     return data
+
+
+def check_output(path: Path, *, folder: bool) -> None:
+    """Refuse, before any work, an -o that exists as a file where a folder is needed, or the reverse."""
+    if folder and path.exists() and not path.is_dir():
+        raise UsageError(f"-o {path}: is a file, but a folder is needed here")
+    if not folder and path.is_dir():
+        raise UsageError(f"-o {path}: is a folder, but a file name is needed here")

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import atexit
-import base64
-import contextlib
 import functools
 import hashlib
 import io
 import logging
 import mimetypes
-import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -20,17 +17,14 @@ from urllib.request import url2pathname
 
 from .conform import finish_pdf
 from .errors import RenderError
-from .guide import Guide
 from .images import oversize_reason
 from .options import RenderOptions
 from .reading import MAX_RESOURCE_BYTES, Refused, read_limited, real_path
-from .sources import AttachmentSpec, source_attachments
-from .templating import Page, build_page
+from .sources import AttachmentSpec
+from .templating import Page
+from .themes import page_size_css
 
 log = logging.getLogger(__name__)
-
-_CSS_URL_RE = re.compile(r"""url\(\s*(['"]?)([^'")]+)\1\s*\)""")
-_IMG_SRC_RE = re.compile(r"""(<img\b[^>]*?\bsrc=)(["'])([^"']*)\2""", re.I)
 
 
 class FetchRefused(ValueError):
@@ -143,10 +137,6 @@ def page_fetcher(page: Page) -> Any:
     return make_fetcher(roots, allow_network=page.options.allow_network, guide_dir=page.base_dir)
 
 
-def _page_size_css(options: RenderOptions) -> str:
-    return f"@page {{ size: {options.page_size}; }}"
-
-
 @functools.lru_cache(maxsize=8)
 def _theme(key: tuple[Any, ...], options: RenderOptions) -> tuple[Any, list[Any]]:
     """Parsed stylesheets and their fonts, kept for the life of a (warm) process."""
@@ -161,7 +151,7 @@ def _theme(key: tuple[Any, ...], options: RenderOptions) -> tuple[Any, list[Any]
             sheets.append(weasyprint.CSS(filename=str(path), url_fetcher=fetcher, font_config=fonts))
         except OSError as exc:
             raise RenderError(f"{path}: cannot read stylesheet: {exc.strerror or exc}") from None
-    sheets.append(weasyprint.CSS(string=_page_size_css(options), font_config=fonts))
+    sheets.append(weasyprint.CSS(string=page_size_css(options.page_size), font_config=fonts))
     return fonts, sheets
 
 
@@ -373,90 +363,3 @@ def page_to_pdf(page: Page, *, attachments: Iterable[AttachmentSpec] = (), **wri
     except Exception as exc:  # WeasyPrint raises many kinds; one line is what a user needs
         raise RenderError(f"PDF rendering failed: {type(exc).__name__}: {exc}") from exc
     return Rendered(pdf=pdf, pages=len(document.pages), refused=tuple(fetcher.refused))
-
-
-def render_brief(guide: Guide, options: RenderOptions | None = None) -> Rendered:
-    """A guide's brief as a `Rendered` PDF with its page count."""
-    options = (options or RenderOptions()).pinned()
-    attachments = source_attachments(guide) if options.attach_sources else ()
-    with _naming(guide):
-        return page_to_pdf(build_page(guide, options), attachments=attachments)
-
-
-@contextlib.contextmanager
-def _naming(guide: Guide) -> Iterator[None]:
-    """Prefix a render error with the guide's path: every error a guide causes names its file."""
-    try:
-        yield
-    except RenderError as exc:
-        if str(exc).startswith(f"{guide.path}: "):
-            raise
-        raise RenderError(f"{guide.path}: {exc}") from exc
-
-
-def render_pdf(guide: Guide, options: RenderOptions | None = None) -> bytes:
-    """A guide's brief as PDF bytes."""
-    return render_brief(guide, options).pdf
-
-
-def render_html(guide: Guide, options: RenderOptions | None = None) -> str:
-    """A guide's brief as one self-contained HTML page: styles inline, fonts and images as data URIs.
-
-    A browser or the `weasyprint` command renders it the same way as `render_pdf`.
-    """
-    options = (options or RenderOptions()).pinned()
-    with _naming(guide):
-        return inline_page(build_page(guide, options))
-
-
-def inline_page(page: Page) -> str:
-    """Inline the theme's stylesheets and every local resource of `page` (read through the sandbox)."""
-    options = page.options
-    theme_fetcher = make_fetcher(options.theme_roots, allow_network=False)
-    css_parts = []
-    for path in options.stylesheets:
-        text = path.read_text(encoding="utf-8")
-        css_parts.append(_inline_css_urls(text, path.resolve().parent, theme_fetcher))
-    css_parts.append(_page_size_css(options))
-    style = "<style>\n" + "\n".join(css_parts) + "\n</style>\n"
-    guide_fetcher = page_fetcher(page)
-    html = _IMG_SRC_RE.sub(lambda m: _inline_img(m, page.base_dir, guide_fetcher), page.html)
-    return html.replace("</head>", style + "</head>", 1)
-
-
-def _data_uri(path: Path, data: bytes) -> str:
-    mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    if path.suffix.lower() == ".otf":
-        mime = "font/otf"
-    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
-
-
-def _resolve_local(ref: str, base: Path, fetcher: Any) -> str | None:
-    """A data URI for a relative or file: reference inside the sandbox, else None."""
-    if ref.startswith(("data:", "#")):
-        return ref
-    parts = urlsplit(ref)
-    if parts.scheme and parts.scheme != "file":
-        return None
-    url = ref if parts.scheme == "file" else (base / url2pathname(parts.path)).as_uri()
-    try:
-        path = fetcher.local_path(url)
-        return _data_uri(path, fetcher.read(url, path))
-    except (OSError, ValueError):
-        return None
-
-
-def _inline_css_urls(css: str, base: Path, fetcher: Any) -> str:
-    def swap(match: re.Match[str]) -> str:
-        inlined = _resolve_local(match.group(2), base, fetcher)
-        return f'url("{inlined}")' if inlined else match.group(0)
-
-    return _CSS_URL_RE.sub(swap, css)
-
-
-def _inline_img(match: re.Match[str], base: Path, fetcher: Any) -> str:
-    src = match.group(3)
-    if urlsplit(src).scheme in ("http", "https"):
-        return match.group(0)
-    inlined = _resolve_local(src, base, fetcher)
-    return f"{match.group(1)}{match.group(2)}{inlined or ''}{match.group(2)}"

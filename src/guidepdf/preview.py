@@ -12,8 +12,40 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from .errors import RenderError, UsageError
+from .errors import GuidepdfError, RenderError, UsageError
+from .options import RenderOptions
 from .pdfinfo import page_count
+
+#: The largest PDF file a preview reads.
+MAX_PDF_BYTES = 2_000_000_000
+
+
+def is_pdf(path: Path) -> bool:
+    """Whether `preview_png` reads `path` as a PDF (else as a guide, rendered first)."""
+    return path.suffix.lower() == ".pdf"
+
+
+def preview_png(path: Path, page: int = 1, dpi: int = 100, options: RenderOptions | None = None) -> bytes:
+    """Page `page` of the PDF at `path`, or of the brief of the guide there (rendered with
+    `options`), as PNG bytes; errors name the file."""
+    if is_pdf(path):
+        from .reading import read_limited
+
+        try:
+            pdf = read_limited(path, MAX_PDF_BYTES)  # a regular file: `/dev/zero.pdf` must not fill memory
+        except OSError as exc:
+            raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    else:
+        from .brief import render_pdf
+        from .guide import load_guide
+
+        pdf = render_pdf(load_guide(path), options)
+    try:
+        return page_png(pdf, page, dpi)
+    except GuidepdfError as exc:
+        if isinstance(exc, UsageError):
+            raise
+        raise type(exc)(f"{path}: {exc}") from None
 
 
 def page_png(pdf: bytes, page: int = 1, dpi: int = 100) -> bytes:

@@ -2,20 +2,32 @@
 
 On a terminal a bar shows done/total, the rate and the time left from the first second. Without one
 (a log, CI), a line at most every few seconds, so a 10,000-guide batch does not flood the log. With
-`--quiet`, nothing. Only the command line uses this module; the library reports through callbacks.
+`--quiet`, nothing. Only the command line shows progress; the library reports through callbacks: a
+per-item callback, or a `ProgressFactory` where it knows the count of a step only once it starts.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import IO, Any, Literal
 
 Mode = Literal["bar", "lines", "off"]
 
 EVERY = 5.0
 """Seconds between two progress lines when stderr is not a terminal."""
+
+#: How the library shows a long step's progress: called with the step's item count and label, it
+#: gives a context whose value is called once per finished item (or is None: nothing shown).
+ProgressFactory = Callable[[int, str], contextlib.AbstractContextManager[Callable[..., None] | None]]
+
+
+@contextlib.contextmanager
+def no_progress(total: int, label: str) -> Iterator[None]:
+    """The `ProgressFactory` that shows nothing."""
+    yield None
 
 
 def choose_mode(total: int, *, quiet: bool, stream: IO[str] | None = None) -> Mode:
@@ -107,14 +119,14 @@ class Progress:
         mode: Mode,
         *,
         stream: IO[str] | None = None,
-        every: float = EVERY,
+        every: float | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.label = label
         self.mode = mode
         self.tracker = Tracker(total, clock)
         self._stream = stream if stream is not None else sys.stderr
-        self._every = every
+        self._every = EVERY if every is None else every
         self._clock = clock
         self._last_line = self.tracker.started
         self._bar: Any = None

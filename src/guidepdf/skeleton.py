@@ -4,12 +4,31 @@ from __future__ import annotations
 
 import json
 from datetime import date, timedelta
+from pathlib import Path
 
+from .errors import UsageError
 from .guide import NUMBER_FIELDS, humanize
+from .output import atomic_write
 from .slug import slugify
 
 #: A new guide is due for review this long after it is written.
 REVIEW_DAYS = 90
+
+
+def write_new_guide(path: Path | None = None, company: str | None = None, role: str | None = None) -> Path:
+    """Write a new guide at `path` (a file, or a folder to name it in; default `<company>-<role>.md`
+    here) and return where; never over an existing file."""
+    text = new_guide(company, role)
+    stem = slugify(" ".join(filter(None, (company, role)))) or "new-guide"
+    name = f"{stem}.md"
+    if path is None:
+        path = Path(name)
+    elif path.is_dir():
+        path = path / name
+    if path.exists() or path.is_symlink():
+        raise UsageError(f"{path}: already exists; guidepdf new never overwrites a file")
+    atomic_write(path, text)
+    return path
 
 
 def new_guide(company: str | None = None, role: str | None = None, today: date | None = None) -> str:

@@ -61,7 +61,8 @@ class ThemeBundle:
 
 @dataclass(frozen=True)
 class RenderTask:
-    """One guide to render: its source name and bytes, the files it references, options and format."""
+    """One guide to render: its source name and bytes, the files it references, options and format,
+    and, in a batch, the file its output is written to."""
 
     source: str
     text: bytes
@@ -72,6 +73,8 @@ class RenderTask:
     timeout: float | None = None
     #: The option that set `timeout`, named in the error (not part of the render key).
     limit_option: str = "--timeout"
+    #: Where a batch writes the output (not part of the render key; workers never write it).
+    output: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -321,8 +324,9 @@ def theme_options(options: RenderOptions, theme: ThemeBundle | None) -> RenderOp
 
 def run_render(task: RenderTask, theme: ThemeBundle | None = None) -> TaskResult:
     """Render one guide; every project error, including a timeout, becomes a failed result."""
+    from .brief import render_brief
     from .guide import parse_guide
-    from .pdf import render_brief, render_html
+    from .html_export import render_html
 
     path = Path(task.source)
     shown = str(path)

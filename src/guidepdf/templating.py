@@ -31,7 +31,7 @@ from .chart import build_chart
 from .errors import GuidepdfError, RenderError, TemplateNotFound
 from .figures import with_body_figures
 from .guide import Guide
-from .markup import inline_tags, render_body
+from .markup import Body, inline_tags, render_body
 from .money import currency_prefix, format_date, format_money, format_percent, format_range
 from .options import RenderOptions
 from .slug import slugify
@@ -326,9 +326,14 @@ def get_template(name: str, options: RenderOptions) -> jinja2.Template:
         raise RenderError(f"{exc}") from None
 
 
-def brief_context(guide: Guide, options: RenderOptions) -> dict[str, Any]:
-    """What every brief template receives (documented in the README)."""
-    body = render_body(guide.body, drop_title=_title_words(guide), drop_tags=guide.tags)
+def brief_body(guide: Guide) -> Body:
+    """A guide's Markdown body as safe HTML, without the title and tags the page shows above it."""
+    return render_body(guide.body, drop_title=_title_words(guide), drop_tags=guide.tags)
+
+
+def brief_context(guide: Guide, options: RenderOptions, body: Body | None = None) -> dict[str, Any]:
+    """What every brief template receives (documented in the README); `body` as `brief_body` gives it."""
+    body = brief_body(guide) if body is None else body
     as_of = options.today
     # Regions the front matter leaves empty show the body table's figures, marked as such.
     shown = replace(guide, compensation=with_body_figures(guide))
@@ -384,10 +389,11 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())
 
 
-def build_page(guide: Guide, options: RenderOptions | None = None) -> Page:
-    """The brief's page HTML for `guide`; stylesheets are applied separately (see `pdf`)."""
+def build_page(guide: Guide, options: RenderOptions | None = None, body: Body | None = None) -> Page:
+    """The brief's page HTML for `guide` (with `body`, its converted body, when already made);
+    stylesheets are applied separately (see `pdf`)."""
     options = options or RenderOptions()
-    html = render_template(options.template, brief_context(guide, options), options)
+    html = render_template(options.template, brief_context(guide, options, body), options)
     return Page(html=html, base_dir=guide.path.resolve().parent, options=options)
 
 

@@ -22,3 +22,8 @@ def builtin_dir(name: str) -> Path:
 def builtin_styles() -> tuple[Path, ...]:
     """The built-in stylesheets, in the order they apply."""
     return (builtin_dir("styles") / "brief.css",)
+
+
+def page_size_css(page_size: str) -> str:
+    """The stylesheet that sets the paper size (applied after the theme's, so the option wins)."""
+    return f"@page {{ size: {page_size}; }}"

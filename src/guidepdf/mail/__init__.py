@@ -1,7 +1,8 @@
 """Email: briefs (or a packet) to people, as .eml files or over SMTP exactly once.
 
 One job per module: `values`, `addresses`, `message` (one message built), `stream` (which
-messages a command sends, built one at a time), `sendlog` (exactly once) and `smtp` (sending).
+messages a command sends, built one at a time), `sendlog` (exactly once), `smtp` (sending) and
+`merge` (a whole mail merge, as the `email` command runs it).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from .addresses import (
     parse_size,
     peer_is_loopback,
 )
+from .merge import MailMerge, MergeResult, mail_merge
 from .message import (
     IDENTITY_HEADER,
     brief_identity,
@@ -67,6 +69,8 @@ __all__ = [
     "Attachment",
     "Delivery",
     "MailError",
+    "MailMerge",
+    "MergeResult",
     "MessageStream",
     "Outgoing",
     "Plan",
@@ -84,6 +88,7 @@ __all__ = [
     "is_remote_address",
     "key_of",
     "mail_context",
+    "mail_merge",
     "message_key",
     "one_line",
     "parse_server",

@@ -232,7 +232,7 @@ def render_attachments(
     Briefs come from `parts` (rendered beforehand on the shared workers) where it has them; any
     other renders here under `timeout` seconds (None: no limit), as a batch's guides do.
     """
-    from ..pdf import render_pdf
+    from ..brief import render_pdf
 
     cache = {} if cache is None else cache
     if packet:

@@ -8,11 +8,13 @@ the parts' structure trees are rewritten for the joined file.
 
 One job per module: `order` (fields, sorting, grouping), `parts` (the briefs and their cache),
 `front` (cover, contents and page-number pages), `join` (the joined file), `folios` (its page
-numbers), `links` (its links and bookmarks), `structure` (its structure tree) and `make` (end to end).
+numbers), `links` (its links and bookmarks), `structure` (its structure tree), `make` (end to end)
+and `files` (the packet files a command asks for, written).
 """
 
 from __future__ import annotations
 
+from .files import PacketFiles, write_packets
 from .make import DEFAULT_TITLE, PacketResult, build_packet, make_grouped_packets, make_packet, make_packets
 from .order import DERIVED_FIELDS, check_field, field_value, group_guides, sort_guides
 from .parts import CACHE_DIR, PartStore, packet_options, store_parts
@@ -21,6 +23,7 @@ __all__ = [
     "CACHE_DIR",
     "DEFAULT_TITLE",
     "DERIVED_FIELDS",
+    "PacketFiles",
     "PacketResult",
     "PartStore",
     "build_packet",
@@ -33,4 +36,5 @@ __all__ = [
     "packet_options",
     "sort_guides",
     "store_parts",
+    "write_packets",
 ]
