@@ -19,6 +19,8 @@ Mode = Literal["bar", "lines", "off"]
 EVERY = 5.0
 """Seconds between two progress lines when stderr is not a terminal."""
 
+#: Hears each problem line of a long step as it arises: `("error", line)` or `("warning", line)`.
+Notice = Callable[[str, str], None]
 #: How the library shows a long step's progress: called with the step's item count and label, it
 #: gives a context whose value is called once per finished item (or is None: nothing shown).
 ProgressFactory = Callable[[int, str], contextlib.AbstractContextManager[Callable[..., None] | None]]

@@ -3,21 +3,18 @@ written as an .eml file or sent over SMTP exactly once. The `email` command is `
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..errors import UsageError
 from ..options import RenderOptions
-from ..progress import ProgressFactory, no_progress
+from ..progress import Notice, ProgressFactory, no_progress
 from .addresses import check_address, parse_server, parse_size
 from .sendlog import SendLog
 from .smtp import send_messages
 from .stream import MessageStream, read_recipients, write_eml
 from .values import DEFAULT_LOG_NAME, MailError, Outgoing, Recipient, SendReport, SmtpSettings
-
-#: Hears each problem line as it arises: `("error", line)` or `("warning", line)`.
-Notice = Callable[[str, str], None]
 
 
 @dataclass(frozen=True)

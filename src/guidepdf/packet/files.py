@@ -14,13 +14,10 @@ from typing import Any
 from ..errors import UsageError
 from ..options import RenderOptions
 from ..output import atomic_write, check_output
-from ..progress import ProgressFactory, no_progress
+from ..progress import Notice, ProgressFactory, no_progress
 from ..rates import Rates
 from .make import make_grouped_packets, make_packet
 from .parts import CACHE_DIR
-
-#: Hears each problem line as it arises: `("error", line)` or `("warning", line)`.
-Notice = Callable[[str, str], None]
 
 
 @dataclass(frozen=True)
