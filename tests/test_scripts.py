@@ -119,6 +119,16 @@ def test_characters_no_font_has_are_named_by_render_and_check(tmp_path: Path) ->
         " to the theme with --style (an @font-face rule)"
     ]
     assert (tmp_path / "old.pdf").exists()
+    # A packet or a mail merge carrying the guide says so too, once per guide.
+    packed = CliRunner().invoke(main, ["packet", str(guide), "-o", str(tmp_path / "p" / "packet.pdf")])
+    assert packed.exit_code == 0, packed.output
+    assert [line for line in packed.output.splitlines() if "no installed font" in line] == warnings
+    mailed = CliRunner().invoke(
+        main,
+        ["email", str(guide), "--to", "a@example.com", "--from", "b@example.org", "--eml", str(tmp_path / "m")],
+    )
+    assert mailed.exit_code == 0, mailed.output
+    assert [line for line in mailed.output.splitlines() if "no installed font" in line] == warnings
     checked = CliRunner().invoke(main, ["check", str(guide), "--format", "json"])
     findings = json.loads(checked.stdout)
     ours = [f for f in findings if f["code"] == "no-font"]

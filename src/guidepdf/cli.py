@@ -309,12 +309,11 @@ def report(result: Any, *, verbose: bool = False) -> None:
             say(f"warning: {item.source}: not fetched: {url}")
 
 
-def report_blank_text(result: Any, options: Any) -> None:
-    """One warning per written guide with characters no font can draw (they print as blank)."""
+def report_blank_text(sources: Any, options: Any) -> None:
+    """One warning per guide used with characters no font can draw (they print as blank)."""
     from .glyphs import blank_text
 
-    written = [item.source for item in result.items if item.status != "failed"]
-    for source, note in blank_text(written, [style.parent for style in options.styles]):
+    for source, note in blank_text(sources, [style.parent for style in options.styles]):
         say(f"warning: {source}: {note}")
 
 
@@ -410,7 +409,7 @@ def render(
             timeout=timeout or None,
         )
     report(result, verbose=verbose)
-    report_blank_text(result, options)
+    report_blank_text([item.source for item in result.items if item.status != "failed"], options)
     rendered, failed = result.count("rendered"), len(result.failed) + len(selection.missing)
     failed += len(selection.refused)
     removed = f", {len(result.removed)} removed" if result.removed else ""
@@ -493,6 +492,7 @@ def packet(
         notice=lambda severity, line: say(f"{severity}: {line}"),
         wrote=wrote,
     )
+    report_blank_text([str(p) for p in selection.paths if str(p) not in files.errors], options)
     if not files.written:
         click.echo("error: no packet written: no guide could be used", err=True)
     if files.errors or selection.missing or selection.refused or not files.written:
@@ -695,14 +695,16 @@ def email(
     if recipients is None and not selection.paths:  # every guide refused: no message without them
         raise UsageError("no guides selected: " + ", ".join(inputs))
     config = load_config()
+    options = build_options(config, **theme)
     result = mail.mail_merge(
         merge,
         selection.paths,
-        build_options(config, **theme),
+        options,
         briefs=config.output or Path("out"),
         progress=functools.partial(batch_progress, quiet=quiet),
         notice=lambda severity, line: say(f"{severity}: {line}"),
     )
+    report_blank_text(result.guides, options)
     failed = result.failed + len(selection.missing) + len(selection.refused)
     if result.report is None:
         if result.skipped is not None:

@@ -93,6 +93,8 @@ class MergeResult:
     skipped: int | None = None
     #: The send report (when messages were sent).
     report: SendReport | None = None
+    #: The guide files whose briefs the messages carry.
+    guides: tuple[str, ...] = ()
 
 
 def mail_merge(
@@ -182,9 +184,11 @@ def mail_merge(
             target=target,
             written=written,
             skipped=len(skipped) if merge.dry_run and merge.smtp is not None else None,
+            guides=tuple(str(guide.path) for guide in wanted),
         )
     report = send_messages(messages, settings, log=log_file, resend_uncertain=merge.resend_uncertain)
-    return MergeResult(log_file, report_stream(), report=report)
+    used = tuple(str(guide.path) for guide in wanted)
+    return MergeResult(log_file, report_stream(), report=report, guides=used)
 
 
 def _people(merge: MailMerge, *, need_guides: bool) -> tuple[tuple[Recipient, ...], tuple[str, ...]]:
