@@ -188,8 +188,9 @@ def hint_fast_subsetting() -> None:
         except OSError:
             continue
     click.echo(
-        "note: libharfbuzz-subset is not installed, so fonts are subset with fontTools (slower); "
-        "install it for faster briefs: `sudo apt-get install libharfbuzz-subset0` on Debian/Ubuntu, "
+        "note: libharfbuzz-subset is not installed, so fonts other than TrueType and plain CFF (such as "
+        "Noto Sans CJK) are subset slowly with fontTools; install it for fast briefs with any font: "
+        "`sudo apt-get install libharfbuzz-subset0` on Debian/Ubuntu, "
         "`brew install harfbuzz` on macOS",
         err=True,
     )
