@@ -22,10 +22,12 @@ from .conform import finish_pdf
 from .errors import RenderError
 from .guide import Guide
 from .images import oversize_reason
+from .libload import import_weasyprint
 from .options import RenderOptions
 from .reading import MAX_RESOURCE_BYTES, Refused, read_limited, real_path
 from .sources import AttachmentSpec, source_attachments
 from .templating import Page, build_page
+from .themes import builtin_dir
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,7 @@ class Rendered:
 @functools.cache
 def _fetcher_class() -> type:
     """Build the URLFetcher subclass on first use, so importing guidepdf does not import WeasyPrint."""
+    _weasyprint()
     from weasyprint.urls import URLFetcher, URLFetcherResponse
 
     class SandboxFetcher(URLFetcher):
@@ -100,7 +103,10 @@ def _fetcher_class() -> type:
                 self.refused.append(f"{url} (refused: {exc.strerror})")
                 raise FetchRefused(f"refused {url}: {exc.strerror}") from None
             # Sniffed whatever the name says: `bomb.bin` or `bomb.svg` may hold a PNG all the same.
-            self.refuse_oversize(url, body)
+            # The package's own theme files (its fonts) are nobody's to choose: sniffing them would
+            # only load every image reader Pillow has, on each cold start.
+            if not path.is_relative_to(builtin_dir("styles").resolve()):
+                self.refuse_oversize(url, body)
             return body
 
         def guard_image(self, url: str, response: Any) -> Any:
@@ -181,8 +187,7 @@ def _theme_key(options: RenderOptions) -> tuple[Any, ...]:
 
 
 def _weasyprint() -> Any:
-    import weasyprint
-
+    weasyprint = import_weasyprint()
     _steady_fonttools_fallback()
     return weasyprint
 
