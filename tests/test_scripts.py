@@ -125,7 +125,16 @@ def test_characters_no_font_has_are_named_by_render_and_check(tmp_path: Path) ->
     assert [line for line in packed.output.splitlines() if "no installed font" in line] == warnings
     mailed = CliRunner().invoke(
         main,
-        ["email", str(guide), "--to", "a@example.com", "--from", "b@example.org", "--eml", str(tmp_path / "m")],
+        [
+            "email",
+            str(guide),
+            "--to",
+            "a@example.com",
+            "--from",
+            "b@example.org",
+            "--eml",
+            str(tmp_path / "m"),
+        ],
     )
     assert mailed.exit_code == 0, mailed.output
     assert [line for line in mailed.output.splitlines() if "no installed font" in line] == warnings

@@ -13,8 +13,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from conftest import SEEDS, pdfinfo, pdftotext
+from guidepdf import brief as brief_module
+from guidepdf import pdf as pdf_module
+from guidepdf.cli import main
 from guidepdf.options import RenderOptions
 from guidepdf.watch import WatchRound, watch, watched_files
 
@@ -142,6 +146,39 @@ def test_render_watch_follows_guide_style_and_config_changes_and_stops_on_ctrl_c
     assert "Traceback" not in err
     assert "changed: kestrel.md" in err and "changed: extra.css" in err and "changed: guidepdf.toml" in err
     assert err.strip().endswith("stopped watching")
+
+
+def test_render_watch_renders_a_changed_guide_again_in_its_own_warm_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    guide = tmp_path / "kestrel.md"
+    shutil.copy(GUIDE, guide)
+    pdf = tmp_path / "kestrel.pdf"
+    renders: list[str] = []
+    render_brief = brief_module.render_brief
+
+    def counted(*args: object, **kwargs: object) -> pdf_module.Rendered:
+        renders.append(guide.read_text())
+        return render_brief(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(brief_module, "render_brief", counted)
+    pdf_module._theme.cache_clear()
+
+    def edit_after_the_first_build() -> None:
+        wait_for(pdf.exists, "the first build")
+        bump(guide, guide.read_text().replace("Kestrel Games", "Kestrel Studios", 1))
+
+    editor = threading.Thread(target=edit_after_the_first_build, daemon=True)
+    editor.start()
+    args = ["render", str(guide), "-o", str(pdf), "--as-of", "2026-11-23", "--watch", "--watch-limit", "1"]
+    result = CliRunner().invoke(main, [*args, "--watch-interval", "0.1"])
+    editor.join(BOUND)
+    assert result.exit_code == 0, result.output
+    assert "changed: kestrel.md" in result.output
+    assert "Kestrel Studios" in pdftotext(pdf)
+    # Both builds ran here, not in worker processes, and the second reused the theme the first parsed.
+    assert len(renders) == 2 and "Kestrel Studios" in renders[1]
+    assert pdf_module._theme.cache_info().misses == 1
 
 
 def test_output_written_beside_the_guides_starts_no_build(tmp_path: Path) -> None:

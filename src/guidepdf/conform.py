@@ -11,11 +11,14 @@ These functions mend them with pikepdf, deterministically (the same input gives 
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 
 #: `pikepdf.Pdf.save` options for every file guidepdf writes: the file ID is a hash of the content,
 #: so the same input gives the same bytes.
 SAVE_OPTIONS: dict[str, Any] = {"deterministic_id": True, "preserve_pdfa": True}
+#: A marked-content operator as WeasyPrint writes it: `/Tag`, `<</MCID n>>` and `BDC`, a line each.
+_MARKED_RE = re.compile(rb"^/([^\s/<>\[\]()]+)\n<</MCID (\d+)>>\nBDC$", re.M)
 #: How many times a file with object streams is written again, shifted, to get no stream ending in CR.
 PAD_TRIES = 12
 
@@ -166,6 +169,24 @@ def _artifact_orphans(pdf: Any, page: Any, owners: Any, reachable: set[tuple[int
             owners[mcid] = None  # no element owns this content any more
     if not orphans:
         return
+    contents = page.obj.get("/Contents")
+    if isinstance(contents, pikepdf.Stream):
+        # WeasyPrint writes each operand and operator on a line of its own: the orphans' operators
+        # are rewritten in the bytes, without parsing every instruction of the page and writing it again.
+        data = contents.read_bytes()
+        found: set[int] = set()
+
+        def artifact(match: re.Match[bytes]) -> bytes:
+            mcid = int(match.group(2))
+            if mcid not in orphans:
+                return match.group(0)
+            found.add(mcid)
+            return b"/Artifact\n<</Type /Pagination>>\nBDC"
+
+        mended = _MARKED_RE.sub(artifact, data)
+        if found == orphans:
+            page.obj.Contents = pdf.make_stream(mended)
+            return
     begin = pikepdf.Operator("BDC")
     instructions: list[Any] = []
     for instruction in pikepdf.parse_content_stream(page):

@@ -38,8 +38,13 @@ def uncovered(text: str, font_dirs: Iterable[Path] = ()) -> tuple[str, ...]:
     wanted = sorted({c for c in text if ord(c) > 0x7E and unicodedata.category(c) not in _INVISIBLE})
     if not wanted:
         return ()
-    theme = _theme_cover(tuple(sorted({Path(d).resolve() for d in (builtin_dir("styles"), *font_dirs)})))
-    missing = [c for c in wanted if ord(c) not in theme]
+    fonts = _theme_fonts(tuple(sorted({Path(d).resolve() for d in (builtin_dir("styles"), *font_dirs)})))
+    missing = wanted
+    for font in fonts:  # most guides' characters are all in the first font or two: the rest go unread
+        if not missing:
+            return ()
+        cover = _font_cover(font)
+        missing = [c for c in missing if ord(c) not in cover]
     if not missing:
         return ()
     system = _system_ranges()
@@ -75,20 +80,26 @@ def blank_text(sources: Iterable[str], font_dirs: Iterable[Path] = ()) -> Iterat
 
 
 @functools.cache
-def _theme_cover(folders: tuple[Path, ...]) -> frozenset[int]:
+def _theme_fonts(folders: tuple[Path, ...]) -> tuple[Path, ...]:
+    """The font files in the theme's folders, in a fixed order."""
+    return tuple(
+        path
+        for folder in folders
+        for path in sorted(folder.rglob("*"))
+        if path.suffix.lower() in _FONT_SUFFIXES and path.is_file()
+    )
+
+
+@functools.cache
+def _font_cover(path: Path) -> frozenset[int]:
+    """The code points one font file has; none for a file fontTools cannot read."""
     from fontTools.ttLib import TTFont, TTLibError
 
-    found: set[int] = set()
-    for folder in folders:
-        for path in sorted(folder.rglob("*")):
-            if path.suffix.lower() not in _FONT_SUFFIXES or not path.is_file():
-                continue
-            try:
-                with TTFont(path, lazy=True, fontNumber=0) as font:
-                    found.update(font.getBestCmap() or {})
-            except (OSError, TTLibError, AssertionError, KeyError):
-                continue  # not a font fontTools can read: it covers nothing we can vouch for
-    return frozenset(found)
+    try:
+        with TTFont(path, lazy=True, fontNumber=0) as font:
+            return frozenset(font.getBestCmap() or {})
+    except (OSError, TTLibError, AssertionError, KeyError):
+        return frozenset()  # not a font fontTools can read: it covers nothing we can vouch for
 
 
 @functools.cache

@@ -18,12 +18,13 @@ from urllib.request import url2pathname
 from .conform import finish_pdf
 from .errors import RenderError
 from .images import oversize_reason
+from .libload import import_weasyprint
 from .options import RenderOptions
 from .reading import MAX_RESOURCE_BYTES, Refused, read_limited, real_path
 from .sources import AttachmentSpec
 from .subset import fonttools_subset
 from .templating import Page
-from .themes import page_size_css
+from .themes import builtin_dir, page_size_css
 
 log = logging.getLogger(__name__)
 
@@ -44,18 +45,25 @@ class Rendered:
 @functools.cache
 def _fetcher_class() -> type:
     """Build the URLFetcher subclass on first use, so importing guidepdf does not import WeasyPrint."""
+    _weasyprint()
     from weasyprint.urls import URLFetcher, URLFetcherResponse
 
     class SandboxFetcher(URLFetcher):
         """Reads files only under the given roots; http(s) only when allowed; nothing else."""
 
         def __init__(
-            self, roots: Iterable[Path], *, allow_network: bool = False, guide_dir: Path | None = None
+            self,
+            roots: Iterable[Path],
+            *,
+            allow_network: bool = False,
+            guide_dir: Path | None = None,
+            images: bool = True,
         ) -> None:
             super().__init__(timeout=10, allow_redirects=allow_network)
             self.roots = tuple(Path(r).resolve() for r in roots)
             self.allow_network = allow_network
             self.guide_dir = guide_dir
+            self.images = images
             self.refused: list[str] = []
 
         def real_url(self, url: str) -> str:
@@ -95,7 +103,11 @@ def _fetcher_class() -> type:
                 self.refused.append(f"{url} (refused: {exc.strerror})")
                 raise FetchRefused(f"refused {url}: {exc.strerror}") from None
             # Sniffed whatever the name says: `bomb.bin` or `bomb.svg` may hold a PNG all the same.
-            self.refuse_oversize(url, body)
+            # The package's own theme files (its fonts) are nobody's to choose, and a fetcher for
+            # files that are embedded, never decoded, has no image to refuse: sniffing them would
+            # only load every image reader Pillow has, on each cold start.
+            if self.images and not path.is_relative_to(builtin_dir("styles").resolve()):
+                self.refuse_oversize(url, body)
             return body
 
         def guard_image(self, url: str, response: Any) -> Any:
@@ -124,18 +136,23 @@ def _fetcher_class() -> type:
 GUIDE_BASE_URL = "file:///guidepdf-guide/"
 
 
-def make_fetcher(roots: Iterable[Path], *, allow_network: bool = False, guide_dir: Path | None = None) -> Any:
+def make_fetcher(
+    roots: Iterable[Path], *, allow_network: bool = False, guide_dir: Path | None = None, images: bool = True
+) -> Any:
     """A `weasyprint.urls.URLFetcher` reading only files under `roots` and, if allowed, http(s).
 
-    With `guide_dir`, URLs under `GUIDE_BASE_URL` are read from that folder.
+    With `guide_dir`, URLs under `GUIDE_BASE_URL` are read from that folder. With `images` false
+    (for files embedded as they are, never decoded), what it reads is not sniffed for image bombs.
     """
-    return _fetcher_class()(roots, allow_network=allow_network, guide_dir=guide_dir)
+    return _fetcher_class()(roots, allow_network=allow_network, guide_dir=guide_dir, images=images)
 
 
-def page_fetcher(page: Page) -> Any:
+def page_fetcher(page: Page, *, images: bool = True) -> Any:
     """The fetcher for one page: its guide's folder (also as `GUIDE_BASE_URL`) and the theme folders."""
     roots = (page.base_dir, *page.options.theme_roots)
-    return make_fetcher(roots, allow_network=page.options.allow_network, guide_dir=page.base_dir)
+    return make_fetcher(
+        roots, allow_network=page.options.allow_network, guide_dir=page.base_dir, images=images
+    )
 
 
 @functools.lru_cache(maxsize=8)
@@ -172,8 +189,7 @@ def _theme_key(options: RenderOptions) -> tuple[Any, ...]:
 
 
 def _weasyprint() -> Any:
-    import weasyprint
-
+    weasyprint = import_weasyprint()
     _steady_fonttools_fallback()
     return weasyprint
 
@@ -270,6 +286,7 @@ def page_to_pdf(page: Page, *, attachments: Iterable[AttachmentSpec] = (), **wri
     options = page.options
     fonts, sheets = _theme(_theme_key(options), replace(options, as_of=None))
     fetcher = page_fetcher(page)
+    files = page_fetcher(page, images=False)  # attachments: embedded byte for byte, never decoded
     specs = tuple(attachments)
     try:
         html = weasyprint.HTML(string=page.html, base_url=GUIDE_BASE_URL, url_fetcher=fetcher)
@@ -282,7 +299,7 @@ def page_to_pdf(page: Page, *, attachments: Iterable[AttachmentSpec] = (), **wri
         identifier = hashlib.sha256(page.html.encode("utf-8")).hexdigest()[:32].encode("ascii")
         extra = dict(write_options)
         if specs:
-            extra["attachments"] = [*make_attachments(specs, fetcher), *extra.get("attachments", ())]
+            extra["attachments"] = [*make_attachments(specs, files), *extra.get("attachments", ())]
             if "finisher" not in extra:
                 extra["finisher"] = _mark_relationships(specs)
         written = pdf_options(options)
@@ -292,4 +309,4 @@ def page_to_pdf(page: Page, *, attachments: Iterable[AttachmentSpec] = (), **wri
         raise
     except Exception as exc:  # WeasyPrint raises many kinds; one line is what a user needs
         raise RenderError(f"PDF rendering failed: {type(exc).__name__}: {exc}") from exc
-    return Rendered(pdf=pdf, pages=len(document.pages), refused=tuple(fetcher.refused))
+    return Rendered(pdf=pdf, pages=len(document.pages), refused=(*fetcher.refused, *files.refused))
