@@ -57,6 +57,10 @@ def save(pdf: Any, **options: Any) -> bytes:
     # stream would be too (a packet twice its size). One small object referenced from the trailer
     # shifts every object into another stream, so they hold other bytes; still deterministic.
     if options.get("object_stream_mode") is not None:
+        if "/Metadata" not in pdf.Root:
+            # A file that claims no PDF/A or PDF/UA conformance is valid PDF with such a stream; only
+            # those profiles' EOL rule minds it, so it is not written again to avoid one.
+            return data
         try:
             # Each try is a fresh draw for every object stream (1 in 256 ends in CR): a packet of a
             # few hundred streams needs a handful of tries; one of thousands may never come clean.
@@ -68,11 +72,6 @@ def save(pdf: Any, **options: Any) -> bytes:
                     return buffer.getvalue()
         finally:
             del pdf.trailer.GuidepdfPad
-        if "/Metadata" not in pdf.Root:
-            # A file that claims no PDF/A or PDF/UA conformance is valid PDF with such a stream; only
-            # those profiles' EOL rule minds it, and writing every object stream uncompressed would
-            # make the file twice its size.
-            return data
     with pikepdf.Pdf.open(io.BytesIO(data)) as again:
         for obj in again.objects:
             if isinstance(obj, pikepdf.Stream) and obj.read_raw_bytes().endswith(b"\r"):
@@ -81,6 +80,22 @@ def save(pdf: Any, **options: Any) -> bytes:
         # Every stream is compressed by now; left alone, qpdf would unwrap the ASCII85 and recompress.
         again.save(buffer, **SAVE_OPTIONS, **{**options, "compress_streams": False})
         return buffer.getvalue()
+
+
+def flate(data: bytes, level: int = 6, *, padding: bytes = b"") -> bytes:
+    """`data` Flate-encoded at `level`.
+
+    A zlib stream ends in the Adler-32 checksum of its data, whatever the level, so one in 256 ends
+    in a carriage return (such a stream would have to be wrapped in ASCII85 in a PDF/A file). Given
+    `padding` that the data may end with (white space after a content stream's last operator), such
+    data is padded instead, which moves the checksum's last byte off the carriage return.
+    """
+    import zlib
+
+    encoded = zlib.compress(data, level)
+    if padding and encoded.endswith(b"\r"):
+        encoded = zlib.compress(data + padding, level)
+    return encoded
 
 
 def _ends_in_cr(data: bytes) -> bool:

@@ -71,7 +71,7 @@ def _signature(font: Any) -> tuple[Any, ...]:
     return signature
 
 
-def merge_subsets(programs: Iterable[bytes]) -> bytes | None:
+def merge_subsets(programs: Iterable[bytes], *, exact: bool = False) -> bytes | None:
     """One font program holding every glyph of `programs` (subsets of one face with retained glyph
     ids), or None when they cannot be shown to be subsets of one face.
 
@@ -88,10 +88,16 @@ def merge_subsets(programs: Iterable[bytes]) -> bytes | None:
     if not datas:
         return None
     # The longest glyph order first: harfbuzz drops empty glyphs after the last one used. (A stable
-    # sort: subsets of equal length keep their order.)
-    lengths = [len(parse(data, lazy=True).getGlyphOrder()) for data in datas]
+    # sort: subsets of equal length keep their order.) The glyph count in `maxp` gives the length
+    # without reading the outlines; a font whose glyph order turns out otherwise is sorted again.
+    if exact:
+        lengths = [len(parse(data, lazy=True).getGlyphOrder()) for data in datas]
+    else:
+        lengths = [parse(data, lazy=True)["maxp"].numGlyphs for data in datas]
     order = sorted(range(len(datas)), key=lambda i: lengths[i], reverse=True)
     base = parse(datas[order[0]])
+    if len(base.getGlyphOrder()) != lengths[order[0]]:
+        return merge_subsets(datas, exact=True)
     cff = "CFF " in base
     glyph_order = base.getGlyphOrder()
     base_blobs = _glyph_blobs(base)
@@ -104,6 +110,8 @@ def merge_subsets(programs: Iterable[bytes]) -> bytes | None:
         private = base["CFF "].cff.topDictIndex[0].Private
     for position in order[1:]:
         font = parse(datas[position])
+        if len(font.getGlyphOrder()) != lengths[position]:
+            return None if exact else merge_subsets(datas, exact=True)
         if ("CFF " in font) != cff or font.getGlyphOrder() != glyph_order[: len(font.getGlyphOrder())]:
             return None
         if _signature(font)[1:] != base_signature:
@@ -146,16 +154,6 @@ def merge_subsets(programs: Iterable[bytes]) -> bytes | None:
     return out.getvalue()
 
 
-def _compress(data: bytes) -> bytes:
-    """Flate-encoded `data` whose encoded form does not end in a carriage return: such a stream has to
-    be rewritten for PDF/A when the file is saved, and is cheaper to avoid here."""
-    for level in (9, 8, 7, 6, 5, 4, 3, 2, 1):
-        encoded = zlib.compress(data, level)
-        if not encoded.endswith(b"\r"):
-            return encoded
-    return encoded
-
-
 def share_fonts(pdf: Any) -> int:
     """Point every font descriptor of one face in `pdf` (a pikepdf.Pdf) at one merged program.
 
@@ -192,7 +190,7 @@ def share_fonts(pdf: Any) -> int:
             merged = None
         if merged is None:
             continue
-        shared = Stream(pdf, _compress(merged))
+        shared = Stream(pdf, zlib.compress(merged, 9))
         shared.Filter = Name.FlateDecode
         if subtype is not None:
             shared.Subtype = subtype

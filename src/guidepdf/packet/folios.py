@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..conform import flate
+
 
 def stamp_artifact(out: Any, page: Any, folio: Any) -> None:
     """Draw `folio` over `page` as an artifact: stamped page numbers are not document text."""
@@ -36,8 +38,6 @@ _COUNTER_BOTTOM = 0.1
 def drop_own_counter(out: Any, page: Any) -> bool:
     """Take a brief's own "Page X of Y" (its bottom-right page-margin box, a pagination artifact) out
     of a packet page, whose stamped page number replaces it; False when the page has none."""
-    import zlib
-
     import pikepdf
 
     ops: list[Any] = list(pikepdf.parse_content_stream(page))
@@ -78,7 +78,7 @@ def drop_own_counter(out: Any, page: Any) -> bool:
         return False
     kept = ops[: found[0]] + ops[found[1] + 1 :]
     data = pikepdf.unparse_content_stream(kept)
-    stream = pikepdf.Stream(out, zlib.compress(data, 6))
+    stream = pikepdf.Stream(out, flate(data, 6, padding=b"\n"))
     stream.Filter = pikepdf.Name.FlateDecode
     page.obj.Contents = stream
     return True
