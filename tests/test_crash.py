@@ -15,9 +15,11 @@ import time
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from pypdf import PdfReader
 
 from conftest import SEEDS
+from guidepdf.cli import main
 
 pytestmark = pytest.mark.slow
 
@@ -152,3 +154,20 @@ def test_atomic_write_killed_before_rename_keeps_the_old_file(tmp_path: Path) ->
     writer.wait(timeout=30)
     writer.stdout.close()
     assert target.read_bytes() == old
+
+
+def test_a_batch_removes_the_temporary_files_left_for_its_own_outputs_only(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    mine = out / ".northwind-robotics-software-engineer.pdf.k2j4x9qz.part"
+    manifest = out / ".manifest.json.a1b2c3d4.part"
+    other = out / ".someone-else.pdf.k2j4x9qz.part"
+    for path in (mine, manifest, other):
+        path.write_bytes(b"%PDF-1.7 half written")
+    guide = SEEDS / "northwind-robotics-software-engineer.md"
+    result = CliRunner().invoke(
+        main, ["render", str(guide), str(SEEDS / "lumenpay-product-manager.md"), "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert not mine.exists() and not manifest.exists()
+    assert other.exists()  # not an output of this batch: left alone

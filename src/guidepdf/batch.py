@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import os
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -326,11 +327,23 @@ def _remove_stale(
 
 
 def _clean_partials(out: Path, names: Sequence[str]) -> None:
-    """Remove temporary files a killed run left behind for the outputs planned now."""
-    for name in (*names, MANIFEST):
-        for partial in out.glob(f".{name}.*.part"):
+    """Remove temporary files a killed run left behind for the outputs planned now.
+
+    A temporary file is `.<name>.<random>.part` (see `output.atomic_write`); the folder is read once,
+    not once per output, so a batch of ten thousand costs one listing.
+    """
+    wanted = {*names, MANIFEST}
+    try:
+        entries = list(os.scandir(out))
+    except OSError:
+        return
+    for entry in entries:
+        if not (entry.name.startswith(".") and entry.name.endswith(".part")):
+            continue
+        name = entry.name[1 : -len(".part")].rpartition(".")[0]
+        if name in wanted:
             with contextlib.suppress(OSError):
-                partial.unlink()
+                os.unlink(entry.path)
 
 
 # -- the batch ---------------------------------------------------------------------------------------
