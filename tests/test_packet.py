@@ -484,3 +484,38 @@ def test_archival_variants_are_kept_by_packets(guides: Path, tmp_path: Path) -> 
     assert result.exit_code == 0, result.output
     metadata = PdfReader(out).trailer["/Root"]["/Metadata"].get_object().get_data().decode()
     assert 'pdfaid:part="3"' in metadata and 'pdfaid:conformance="B"' in metadata
+
+
+def test_grouped_packets_are_joined_and_handed_over_a_few_groups_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Front matter is rendered for a few groups, their packets joined and handed over, then the next
+    few: memory never holds every group's pages at once."""
+    from guidepdf.packet import make as make_module
+    from guidepdf.packet import make_grouped_packets
+
+    events: list[str] = []
+    front_matter_html = make_module.front_matter_html
+
+    def noted(title: str, *args: object, **kwargs: object) -> str:
+        events.append(f"front {title.rsplit(': ', 1)[-1]}")
+        return front_matter_html(title, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(make_module, "front_matter_html", noted)
+    monkeypatch.setattr(make_module, "GROUPS_AT_ONCE", 2)
+    names = sorted(SEEDS.glob("*.md"))[:5]
+    written: list[Path] = []
+
+    def write(path: Path, result: object) -> None:
+        events.append(f"packet {path.stem}")
+        written.append(path)
+
+    made, failed = make_grouped_packets(
+        names, "company", tmp_path, RenderOptions(as_of=AS_OF), write=write, jobs=2
+    )
+    assert not failed and len(made) == 5 and len(written) == 5
+    fronts = [i for i, event in enumerate(events) if event.startswith("front")]
+    packets = [i for i, event in enumerate(events) if event.startswith("packet")]
+    # The first two packets are out before the third group's front matter is made.
+    assert packets[1] < fronts[2] and packets[3] < fronts[4]
+    assert all(result.pdf is None for _, result in made)  # handed over, then let go

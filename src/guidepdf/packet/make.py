@@ -27,6 +27,8 @@ from .order import group_guides, sort_guides
 from .parts import Part, PartCache, packet_options, render_parts
 
 DEFAULT_TITLE = "Salary negotiation packet"
+#: Groups whose front matter is rendered together before their packets are joined (`make_packets`).
+GROUPS_AT_ONCE = 8
 
 
 @dataclass(frozen=True)
@@ -100,68 +102,71 @@ def make_packets(
         by_path = dict(zip(order, rendered, strict=True))
         reused = {order[i] for i in reused_at}
 
-        plans = []
-        page_tasks: list[PageTask] = []
         fopts = front_options(part_opts)
         numbers_opts = folio_options(part_opts)
-        for title, guides in groups:
-            failed: list[ItemResult] = []
-            refused: list[tuple[str, str]] = []
-            entries: list[Entry] = []
-            parts: list[tuple[Guide, Part]] = []
-            start = 1
-            for guide in guides:
-                part = by_path[guide.path.resolve()]
-                refused += [(str(guide.path), url) for url in part.refused]
-                if part.error is not None:
-                    failed.append(ItemResult(str(guide.path), None, Status.FAILED, error=part.error))
-                    continue
-                entries.append(Entry(len(entries), guide, start, part.pages))
-                parts.append((guide, part))
-                start += part.pages
-            note = comparison_note([e.guide for e in entries], *compare) if compare else None
-            plans.append((title, entries, parts, failed, refused, note))
-            if entries:
-                html = front_matter_html(title, entries, fopts, note)
-                page_tasks.append(PageTask(f"{title}: front matter", html, fopts, timeout))
-                page_tasks.append(
-                    PageTask(
-                        f"{title}: page numbers",
-                        folios_html(title, start - 1, numbers_opts),
-                        numbers_opts,
-                        timeout,
+        theme = collect_theme(fopts)
+        results: list[PacketResult] = []
+        # A few groups at a time: their front matter is rendered, then each packet is joined and
+        # handed over, before the next few; memory holds a few packets' pages, not every group's.
+        for first in range(0, len(groups), GROUPS_AT_ONCE):
+            plans = []
+            page_tasks: list[PageTask] = []
+            for title, guides in groups[first : first + GROUPS_AT_ONCE]:
+                failed: list[ItemResult] = []
+                refused: list[tuple[str, str]] = []
+                entries: list[Entry] = []
+                parts: list[tuple[Guide, Part]] = []
+                start = 1
+                for guide in guides:
+                    part = by_path[guide.path.resolve()]
+                    refused += [(str(guide.path), url) for url in part.refused]
+                    if part.error is not None:
+                        failed.append(ItemResult(str(guide.path), None, Status.FAILED, error=part.error))
+                        continue
+                    entries.append(Entry(len(entries), guide, start, part.pages))
+                    parts.append((guide, part))
+                    start += part.pages
+                note = comparison_note([e.guide for e in entries], *compare) if compare else None
+                plans.append((title, entries, parts, failed, refused, note))
+                if entries:
+                    html = front_matter_html(title, entries, fopts, note)
+                    page_tasks.append(PageTask(f"{title}: front matter", html, fopts, timeout))
+                    page_tasks.append(
+                        PageTask(
+                            f"{title}: page numbers",
+                            folios_html(title, start - 1, numbers_opts),
+                            numbers_opts,
+                            timeout,
+                        )
                     )
+            pages_out = workers.run(run_page, page_tasks, theme) if page_tasks else []
+            done = iter(pages_out)
+            for title, entries, parts, failed, refused, note in plans:
+                if not entries:
+                    results.append(PacketResult(title, None, (), (), 0, tuple(failed), tuple(refused)))
+                    continue
+                front, folios = next(done), next(done)
+                for extra in (front, folios):
+                    if extra.error or extra.data is None:
+                        raise RenderError(extra.error or f"{title}: front matter failed")
+                pdf = join_packet(title, front.data or b"", folios.data or b"", parts, cache)
+                result = PacketResult(
+                    title=title,
+                    pdf=pdf,
+                    sources=tuple(str(e.guide.path) for e in entries),
+                    starts=tuple(e.start for e in entries),
+                    pages=(front.pages or 0) + sum(e.pages for e in entries),
+                    failed=tuple(failed),
+                    refused=tuple(refused),
+                    seconds=time.monotonic() - started,
+                    reused=tuple(str(e.guide.path) for e in entries if e.guide.path.resolve() in reused),
+                    comparison=note,
                 )
-        pages_out = workers.run(run_page, page_tasks, collect_theme(fopts)) if page_tasks else []
+                if on_packet is not None:
+                    on_packet(len(results), result)
+                    result = replace(result, pdf=None)
+                results.append(result)
     cache.prune()
-
-    results = []
-    done = iter(pages_out)
-    for title, entries, parts, failed, refused, note in plans:
-        if not entries:
-            results.append(PacketResult(title, None, (), (), 0, tuple(failed), tuple(refused)))
-            continue
-        front, folios = next(done), next(done)
-        for extra in (front, folios):
-            if extra.error or extra.data is None:
-                raise RenderError(extra.error or f"{title}: front matter failed")
-        pdf = join_packet(title, front.data or b"", folios.data or b"", parts, cache)
-        result = PacketResult(
-            title=title,
-            pdf=pdf,
-            sources=tuple(str(e.guide.path) for e in entries),
-            starts=tuple(e.start for e in entries),
-            pages=(front.pages or 0) + sum(e.pages for e in entries),
-            failed=tuple(failed),
-            refused=tuple(refused),
-            seconds=time.monotonic() - started,
-            reused=tuple(str(e.guide.path) for e in entries if e.guide.path.resolve() in reused),
-            comparison=note,
-        )
-        if on_packet is not None:
-            on_packet(len(results), result)
-            result = replace(result, pdf=None)
-        results.append(result)
     return results
 
 
