@@ -74,3 +74,28 @@ def test_a_mail_merge_after_a_batch_attaches_the_batch_briefs(project: Path) -> 
     for eml in (project / "mails").glob("*.eml"):
         for name, data in attachments(eml).items():
             assert data == (project / "out" / name).read_bytes()
+
+
+def test_preparing_the_briefs_holds_no_guide_once_their_keys_are_known(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A mail merge of ten thousand rows must not hold ten thousand loaded guides: the briefs are
+    prepared from the guides' names, each guide loaded only while its render key is worked out."""
+    import gc
+
+    import guidepdf.packet
+    from guidepdf.guide import Guide
+
+    alive: list[int] = []
+    store_parts = guidepdf.packet.store_parts
+
+    def counted(*args: object, **kwargs: object) -> object:
+        store = store_parts(*args, **kwargs)  # type: ignore[arg-type]
+        gc.collect()
+        alive.append(sum(isinstance(obj, Guide) for obj in gc.get_objects()))
+        return store
+
+    monkeypatch.setattr(guidepdf.packet, "store_parts", counted)
+    merge("mails")
+    assert alive == [0]
+    assert len(cached(project)) == 3

@@ -147,7 +147,7 @@ def mail_merge(
     )
     from ..packet import CACHE_DIR, store_parts
 
-    wanted = stream.guides()
+    wanted = stream.guide_paths()
     with progress(len(wanted), "Rendering briefs") as step:
         stream.parts = store_parts(
             wanted,
@@ -184,10 +184,10 @@ def mail_merge(
             target=target,
             written=written,
             skipped=len(skipped) if merge.dry_run and merge.smtp is not None else None,
-            guides=tuple(str(guide.path) for guide in wanted),
+            guides=tuple(str(path) for path in wanted),
         )
     report = send_messages(messages, settings, log=log_file, resend_uncertain=merge.resend_uncertain)
-    used = tuple(str(guide.path) for guide in wanted)
+    used = tuple(str(path) for path in wanted)
     return MergeResult(log_file, report_stream(), report=report, guides=used)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import re
@@ -184,15 +183,13 @@ class MessageStream:
     def _paths(self, recipient: Recipient) -> list[Path]:
         return list(dict.fromkeys([*recipient.guides, *self.inputs]))
 
-    def guides(self) -> list[Guide]:
-        """Every guide some message attaches, once each, in order (those that load)."""
-        found: dict[Path, Guide] = {}
+    def guide_paths(self) -> list[Path]:
+        """Every guide file some message attaches, once each, in order (not loaded: a mail merge of
+        ten thousand rows holds their names, not their guides)."""
+        found: dict[Path, Path] = {}
         for recipient in self.recipients:
             for path in self._paths(recipient):
-                resolved = path.resolve()
-                if resolved not in found:
-                    with contextlib.suppress(GuidepdfError):
-                        found[resolved] = load_guide(path)
+                found.setdefault(path.resolve(), path)
         return list(found.values())
 
     def _render_keys(self, paths: Sequence[Path]) -> list[Any]:

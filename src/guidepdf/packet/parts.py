@@ -9,14 +9,14 @@ import os
 import re
 import stat
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from ..batch import ItemResult, Status, read_manifest
-from ..errors import RenderError
-from ..guide import MAX_BYTES, Guide
+from ..errors import GuidepdfError, RenderError
+from ..guide import MAX_BYTES, Guide, load_guide
 from ..options import RenderOptions
 from ..output import atomic_write, open_own_file, read_own_file
 from ..reading import read_limited
@@ -298,7 +298,7 @@ class PartStore:
 
 
 def store_parts(
-    guides: Sequence[Guide],
+    guides: Iterable[Guide | Path],
     options: RenderOptions | None = None,
     *,
     cache_dir: Path | None,
@@ -318,12 +318,20 @@ def store_parts(
     part_opts = packet_options(options)
     store = PartStore(PartCache(cache_dir, batch_dir), cache_dir, batch_dir)
     theme = collect_theme(part_opts)
-    unique: dict[Path, Guide] = {}
-    for guide in guides:
-        unique.setdefault(guide.path.resolve(), guide)
     remote = scheduler is not None
     todo: list[tuple[Path, RenderTask, str]] = []
-    for path, guide in unique.items():
+    for item in guides:
+        # A path is loaded here and let go once its render key is known: memory holds a key per
+        # guide, and a task (the guide's bytes) only for a brief still to render.
+        path = (item.path if isinstance(item, Guide) else item).resolve()
+        if path in store._keys:
+            continue
+        try:
+            guide = item if isinstance(item, Guide) else load_guide(item)
+        except GuidepdfError:
+            if progress:  # the message that attaches it reports why
+                progress(ItemResult(str(item), None, Status.FAILED))
+            continue
         task, key = part_task(guide, part_opts, theme, remote=remote, timeout=timeout)
         task = replace(task, limit_option=limit_option)
         store._keys[path] = key
