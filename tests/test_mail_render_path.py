@@ -99,3 +99,14 @@ def test_preparing_the_briefs_holds_no_guide_once_their_keys_are_known(
     merge("mails")
     assert alive == [0]
     assert len(cached(project)) == 3
+
+
+def test_briefs_read_again_when_rows_come_back_to_a_guide(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A merge keeps only a few recent guides and briefs; a later row's brief is read again, the same."""
+    from guidepdf.mail import stream
+
+    merge("roomy")
+    monkeypatch.setattr(stream, "KEEP_RECENT", 1)
+    merge("tight")
+    for eml in sorted((project / "roomy").glob("*.eml")):
+        assert attachments(project / "tight" / eml.name) == attachments(eml)

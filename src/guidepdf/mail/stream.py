@@ -219,6 +219,12 @@ class MessageStream:
                         guide_cache.pop(key, None)
                         if self.shared_cache is None:
                             cache.pop(key, None)
+                if self.parts is not None:
+                    # Briefs are on disk: keep only the most recent few, whatever the order of the
+                    # rows, and read one again if a later row needs it (memory stays flat).
+                    _keep_recent(guide_cache, KEEP_RECENT)
+                    if self.shared_cache is None:
+                        _keep_recent(cache, KEEP_RECENT)
                 if self.progress is not None:
                     self.progress()
             if out is not None:
@@ -275,8 +281,20 @@ class MessageStream:
         return Outgoing(message, key, recipient_of(message), label, options.as_of)
 
 
+#: Loaded guides and briefs a mail merge keeps for later rows, when the briefs can be read again.
+KEEP_RECENT = 64
+
+
+def _keep_recent(cache: dict[Any, Any], most: int) -> None:
+    """Drop the least recently used entries of `cache` (kept in order of use) beyond `most`."""
+    while len(cache) > most:
+        del cache[next(iter(cache))]
+
+
 def _cached_guide(path: Path, cache: dict[Path, Guide | GuidepdfError]) -> Guide:
-    if path not in cache:
+    if path in cache:
+        cache[path] = cache.pop(path)  # most recently used last
+    else:
         try:
             cache[path] = load_guide(path)
         except GuidepdfError as exc:
