@@ -101,7 +101,9 @@ def test_preparing_the_briefs_holds_no_guide_once_their_keys_are_known(
     assert len(cached(project)) == 3
 
 
-def test_briefs_read_again_when_rows_come_back_to_a_guide(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_briefs_read_again_when_rows_come_back_to_a_guide(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A merge keeps only a few recent guides and briefs; a later row's brief is read again, the same."""
     from guidepdf.mail import stream
 
