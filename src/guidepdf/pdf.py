@@ -106,7 +106,7 @@ def _fetcher_class() -> type:
             # The package's own theme files (its fonts) are nobody's to choose, and a fetcher for
             # files that are embedded, never decoded, has no image to refuse: sniffing them would
             # only load every image reader Pillow has, on each cold start.
-            if self.images and not path.is_relative_to(builtin_dir("styles").resolve()):
+            if self.images and not path.is_relative_to(_own_styles()):
                 self.refuse_oversize(url, body)
             return body
 
@@ -133,6 +133,12 @@ def _fetcher_class() -> type:
 
 #: The base URL a page is laid out under, whatever folder its guide is in: WeasyPrint names images
 #: in the PDF after their URL, so a real path would make the bytes depend on where the folder lies.
+@functools.cache
+def _own_styles() -> Path:
+    """The package's own stylesheets and fonts, resolved once (checked on every file a page reads)."""
+    return builtin_dir("styles").resolve()
+
+
 GUIDE_BASE_URL = "file:///guidepdf-guide/"
 
 

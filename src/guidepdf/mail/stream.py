@@ -286,7 +286,8 @@ KEEP_RECENT = 64
 
 
 def _keep_recent(cache: dict[Any, Any], most: int) -> None:
-    """Drop the least recently used entries of `cache` (kept in order of use) beyond `most`."""
+    """Drop the entries that came into `cache` first (guides move to the end when used again), so
+    that at most `most` are left."""
     while len(cache) > most:
         del cache[next(iter(cache))]
 
