@@ -181,3 +181,44 @@ def test_check_on_a_terminal_shows_a_bar(tmp_path: Path, monkeypatch: pytest.Mon
     assert CliRunner().invoke(main, ["check", str(folder), "--as-of", "2026-11-23"]).exit_code == 0
     assert CliRunner().invoke(main, ["check", str(folder), "--as-of", "2026-11-23", "-q"]).exit_code == 0
     assert modes == ["bar", "off"]
+
+
+def test_a_grouped_packet_shows_its_join_after_its_parts_and_ends_each_display(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "g"
+    folder.mkdir()
+    for name in (
+        "kestrel-games-product-designer",
+        "lumenpay-product-manager",
+        "halden-bank-quant-researcher",
+    ):
+        shutil.copy(SEEDS / f"{name}.md", folder / f"{name}.md")
+    events: list[str] = []
+    real_progress = progress_module.Progress
+
+    class Spy(real_progress):  # type: ignore[misc,valid-type]
+        def __enter__(self) -> Progress:
+            events.append(f"open {self.label} {self.tracker.total}")
+            return super().__enter__()  # type: ignore[no-any-return]
+
+        def __exit__(self, *exc: object) -> None:
+            events.append(f"close {self.label} {self.tracker.done}")
+            super().__exit__(*exc)
+
+    monkeypatch.setattr(progress_module, "Progress", Spy)
+    monkeypatch.setattr(progress_module, "EVERY", 0.0)
+    out = tmp_path / "packets"
+    args = ["packet", str(folder), "--group-by", "company", "-o", str(out), "--jobs", "1"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    # The parts' display closes before the join's opens; three parts copied, three packets written.
+    assert events == [
+        "open Rendering parts 3",
+        "close Rendering parts 3",
+        "open Joining 6",
+        "close Joining 6",
+    ]
+    joining = [line.split(",")[0] for line in result.stderr.splitlines() if line.startswith("Joining")]
+    assert joining == [f"Joining: {n} of 6 ({100 * n // 6}%)" for n in range(1, 6)]
+    assert len(sorted(out.glob("*.pdf"))) == 3

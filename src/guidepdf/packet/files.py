@@ -6,6 +6,7 @@ grouped run reports as it goes; a guide that fails never stops the others.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,8 +58,17 @@ def write_packets(
         if wrote is not None:
             wrote(path, result)
 
-    run: dict[str, Any] = {"jobs": jobs, "scheduler": scheduler, "timeout": timeout}
-    with progress(len(paths), "Rendering parts") as step:
+    # Two steps, each shown while it runs: rendering the parts, then joining them (the render
+    # step's display is closed as the join's opens).
+    steps = contextlib.ExitStack()
+    step = steps.enter_context(progress(len(paths), "Rendering parts"))
+
+    def joining(total: int, label: str) -> contextlib.AbstractContextManager[Any]:
+        steps.close()
+        return progress(total, label)
+
+    run: dict[str, Any] = {"jobs": jobs, "scheduler": scheduler, "timeout": timeout, "joining": joining}
+    with steps:
         if group_by:
             folder = output or default
             if folder.suffix.lower() == ".pdf":

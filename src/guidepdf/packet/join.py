@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from .._version import __version__
@@ -25,6 +25,7 @@ def join_packet(
     folios: bytes,
     parts: Sequence[tuple[Guide, Part]],
     cache: PartCache | None = None,
+    advance: Callable[[], None] | None = None,
 ) -> bytes:
     """Front matter and parts as one tagged PDF: stamped page numbers (each in place of the brief's own
     counter, so a guide page shows one), live links, bookmarks (the cover, the contents, then each
@@ -34,6 +35,7 @@ def join_packet(
     from bytes), its pages, links, bookmarks and structure are copied, its streams' encoded data is
     taken over, and it is closed before the next is opened. Memory therefore holds the joined file's
     objects and the encoded streams it will write, never more than one part's own objects.
+    `advance` is called as each part has been copied.
     """
     import pikepdf
     from pikepdf import Array, Dictionary, Name, Pdf, String
@@ -63,6 +65,8 @@ def join_packet(
                 outline.append(top)
                 structure.add(source, first)
                 _take_streams(out.pages[first:])
+            if advance is not None:
+                advance()
         guide_pages = len(out.pages) - front_pages
         folio_pdf = opened.enter_context(_open(folios, f"{title}: page numbers"))
         if len(folio_pdf.pages) != guide_pages:

@@ -13,6 +13,7 @@ from ..errors import GuidepdfError, RenderError, UsageError
 from ..guide import Guide, load_guide
 from ..inputs import plan_names
 from ..options import RenderOptions
+from ..progress import ProgressFactory, no_progress
 from ..rates import MONEY_FIELDS, Rates, comparison_note
 from ..slug import slugify
 from ..tasks import (
@@ -75,12 +76,15 @@ def make_packets(
     progress: Callable[[ItemResult], None] | None = None,
     compare: tuple[str, Rates | None] | None = None,
     on_packet: Callable[[int, PacketResult], None] | None = None,
+    joining: ProgressFactory = no_progress,
 ) -> list[PacketResult]:
     """One packet per (title, guides) group; all parts and front matter rendered on one set of workers.
 
     `compare` (a money field and the rates) makes each overview say how pay was compared. With
     `on_packet`, each packet is handed over (group index, result) as soon as it is joined and its
     bytes are then let go: the results returned carry no PDF, and memory holds one packet at a time.
+    `progress` hears each part as it is rendered or reused; `joining` is then given the count of
+    steps left (each part copied into its packet, and each packet written) and shows them.
 
     A brief already in `batch_dir` (a `guidepdf render` output folder) or `cache_dir` with the same
     render key is reused; briefs rendered here are kept in `cache_dir` for next time.
@@ -106,68 +110,111 @@ def make_packets(
         numbers_opts = folio_options(part_opts)
         theme = collect_theme(fopts)
         results: list[PacketResult] = []
-        # A few groups at a time: their front matter is rendered, then each packet is joined and
-        # handed over, before the next few; memory holds a few packets' pages, not every group's.
-        for first in range(0, len(groups), GROUPS_AT_ONCE):
-            plans = []
-            page_tasks: list[PageTask] = []
-            for title, guides in groups[first : first + GROUPS_AT_ONCE]:
-                failed: list[ItemResult] = []
-                refused: list[tuple[str, str]] = []
-                entries: list[Entry] = []
-                parts: list[tuple[Guide, Part]] = []
-                start = 1
-                for guide in guides:
-                    part = by_path[guide.path.resolve()]
-                    refused += [(str(guide.path), url) for url in part.refused]
-                    if part.error is not None:
-                        failed.append(ItemResult(str(guide.path), None, Status.FAILED, error=part.error))
-                        continue
-                    entries.append(Entry(len(entries), guide, start, part.pages))
-                    parts.append((guide, part))
-                    start += part.pages
-                note = comparison_note([e.guide for e in entries], *compare) if compare else None
-                plans.append((title, entries, parts, failed, refused, note))
-                if entries:
-                    html = front_matter_html(title, entries, fopts, note)
-                    page_tasks.append(PageTask(f"{title}: front matter", html, fopts, timeout))
-                    page_tasks.append(
-                        PageTask(
-                            f"{title}: page numbers",
-                            folios_html(title, start - 1, numbers_opts),
-                            numbers_opts,
-                            timeout,
-                        )
-                    )
-            pages_out = workers.run(run_page, page_tasks, theme) if page_tasks else []
-            done = iter(pages_out)
-            for title, entries, parts, failed, refused, note in plans:
-                if not entries:
-                    results.append(PacketResult(title, None, (), (), 0, tuple(failed), tuple(refused)))
-                    continue
-                front, folios = next(done), next(done)
-                for extra in (front, folios):
-                    if extra.error or extra.data is None:
-                        raise RenderError(extra.error or f"{title}: front matter failed")
-                pdf = join_packet(title, front.data or b"", folios.data or b"", parts, cache)
-                result = PacketResult(
-                    title=title,
-                    pdf=pdf,
-                    sources=tuple(str(e.guide.path) for e in entries),
-                    starts=tuple(e.start for e in entries),
-                    pages=(front.pages or 0) + sum(e.pages for e in entries),
-                    failed=tuple(failed),
-                    refused=tuple(refused),
-                    seconds=time.monotonic() - started,
-                    reused=tuple(str(e.guide.path) for e in entries if e.guide.path.resolve() in reused),
-                    comparison=note,
+        usable = [sum(by_path[g.path.resolve()].error is None for g in guides) for _, guides in groups]
+        steps = sum(usable) + sum(1 for count in usable if count)
+        with joining(steps, "Joining") as advance:
+            tick: Callable[[], None] | None = (lambda: advance(None)) if advance is not None else None
+            for first in range(0, len(groups), GROUPS_AT_ONCE):
+                _join_some(
+                    groups[first : first + GROUPS_AT_ONCE],
+                    by_path,
+                    reused,
+                    workers,
+                    cache,
+                    results,
+                    fopts=fopts,
+                    numbers_opts=numbers_opts,
+                    theme=theme,
+                    timeout=timeout,
+                    compare=compare,
+                    on_packet=on_packet,
+                    started=started,
+                    tick=tick,
                 )
-                if on_packet is not None:
-                    on_packet(len(results), result)
-                    result = replace(result, pdf=None)
-                results.append(result)
     cache.prune()
     return results
+
+
+def _join_some(
+    groups: Sequence[tuple[str, Sequence[Guide]]],
+    by_path: dict[Path, Part],
+    reused: set[Path],
+    workers: Workers,
+    cache: PartCache,
+    results: list[PacketResult],
+    *,
+    fopts: RenderOptions,
+    numbers_opts: RenderOptions,
+    theme: Any,
+    timeout: float | None,
+    compare: tuple[str, Rates | None] | None,
+    on_packet: Callable[[int, PacketResult], None] | None,
+    started: float,
+    tick: Callable[[], None] | None,
+) -> None:
+    """Render the front matter of a few groups together, then join each of their packets, hand it
+    over and let it go; the results are appended to `results`. A few groups at a time keeps memory to
+    a few packets' pages, not every group's.
+    """
+    plans = []
+    page_tasks: list[PageTask] = []
+    for title, guides in groups:
+        failed: list[ItemResult] = []
+        refused: list[tuple[str, str]] = []
+        entries: list[Entry] = []
+        parts: list[tuple[Guide, Part]] = []
+        start = 1
+        for guide in guides:
+            part = by_path[guide.path.resolve()]
+            refused += [(str(guide.path), url) for url in part.refused]
+            if part.error is not None:
+                failed.append(ItemResult(str(guide.path), None, Status.FAILED, error=part.error))
+                continue
+            entries.append(Entry(len(entries), guide, start, part.pages))
+            parts.append((guide, part))
+            start += part.pages
+        note = comparison_note([e.guide for e in entries], *compare) if compare else None
+        plans.append((title, entries, parts, failed, refused, note))
+        if entries:
+            html = front_matter_html(title, entries, fopts, note)
+            page_tasks.append(PageTask(f"{title}: front matter", html, fopts, timeout))
+            page_tasks.append(
+                PageTask(
+                    f"{title}: page numbers",
+                    folios_html(title, start - 1, numbers_opts),
+                    numbers_opts,
+                    timeout,
+                )
+            )
+    pages_out = workers.run(run_page, page_tasks, theme) if page_tasks else []
+    done = iter(pages_out)
+    for title, entries, parts, failed, refused, note in plans:
+        if not entries:
+            results.append(PacketResult(title, None, (), (), 0, tuple(failed), tuple(refused)))
+            continue
+        front, folios = next(done), next(done)
+        for extra in (front, folios):
+            if extra.error or extra.data is None:
+                raise RenderError(extra.error or f"{title}: front matter failed")
+        pdf = join_packet(title, front.data or b"", folios.data or b"", parts, cache, advance=tick)
+        result = PacketResult(
+            title=title,
+            pdf=pdf,
+            sources=tuple(str(e.guide.path) for e in entries),
+            starts=tuple(e.start for e in entries),
+            pages=(front.pages or 0) + sum(e.pages for e in entries),
+            failed=tuple(failed),
+            refused=tuple(refused),
+            seconds=time.monotonic() - started,
+            reused=tuple(str(e.guide.path) for e in entries if e.guide.path.resolve() in reused),
+            comparison=note,
+        )
+        if on_packet is not None:
+            on_packet(len(results), result)
+            result = replace(result, pdf=None)
+        results.append(result)
+        if tick is not None:  # the packet is written (or handed over): its last step
+            tick()
 
 
 def _load_sorted(
@@ -197,6 +244,7 @@ def make_packet(
     timeout: float | None = DEFAULT_TIMEOUT,
     progress: Callable[[ItemResult], None] | None = None,
     rates: Rates | None = None,
+    joining: ProgressFactory = no_progress,
 ) -> PacketResult:
     """One packet of `inputs` (paths or loaded guides); guides that fail are listed, not fatal."""
     guides, failed = _load_sorted(inputs, sort, rates)
@@ -210,6 +258,7 @@ def make_packet(
         batch_dir=batch_dir,
         timeout=timeout,
         progress=progress,
+        joining=joining,
     )[0]
     return replace(result, failed=(*failed, *result.failed))
 
