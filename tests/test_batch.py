@@ -278,3 +278,62 @@ def test_killing_a_stuck_worker_leaves_its_siblings_running(tmp_path: Path) -> N
     assert [by_name[t].data for t in ("long", "a", "b")] == [b"long", b"a", b"b"]
     runs = notes.read_text(encoding="utf-8").split()
     assert sorted(runs) == ["a", "b", "long", "stuck"]  # nothing was started twice
+
+
+def test_tasks_are_built_as_their_turn_comes_and_a_vanished_guide_is_one_failure() -> None:
+    from guidepdf import workers as workers_module
+    from guidepdf.tasks import DeferredTasks
+
+    names = [f"t{n}" for n in range(8)]
+    built: list[int] = []
+    done: list[int] = []
+    most_in_flight = [0]
+
+    def build(index: int) -> str:
+        if names[index] == "t5":
+            raise FileNotFoundError(2, "No such file or directory", "t5")
+        built.append(index)
+        most_in_flight[0] = max(most_in_flight[0], len(built) - len(done))
+        return names[index]
+
+    def heard(index: int, result: TaskResult) -> None:
+        done.append(index)
+
+    tasks = DeferredTasks(names, [1] * len(names), build)
+    with Workers(1) as workers:
+        results = workers.run(nap, tasks, None, heard)  # type: ignore[arg-type]
+    by_name = {r.source: r for r in results}
+    assert by_name["t5"].error == "t5: No such file or directory"
+    assert sorted(name for name, r in by_name.items() if r.error is None) == [n for n in names if n != "t5"]
+    assert sorted(built) == [n for n in range(8) if n != 5]  # each built once
+    assert most_in_flight[0] <= workers_module.IN_FLIGHT  # never all eight at once
+
+
+def test_a_guide_edited_after_planning_is_rendered_and_recorded_as_it_now_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from guidepdf import batch
+
+    guides = tmp_path / "guides"
+    guides.mkdir()
+    for name in ("kestrel-games-product-designer.md", "lumenpay-product-manager.md"):
+        shutil.copy(SEEDS / name, guides / name)
+    kestrel = guides / "kestrel-games-product-designer.md"
+    real_make_task = batch.make_task
+    calls: dict[str, int] = {}
+
+    def make_task(source: Path, *args: object, **kwargs: object) -> object:
+        calls[source.name] = calls.get(source.name, 0) + 1
+        if source == kestrel and calls[source.name] == 2:  # planned; now its turn comes: edit it
+            text = kestrel.read_text(encoding="utf-8")
+            kestrel.write_text(text.replace("Kestrel Games", "Kestrel Studios"), encoding="utf-8")
+        return real_make_task(source, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(batch, "make_task", make_task)
+    out = tmp_path / "out"
+    first = CliRunner().invoke(main, ["render", str(guides), "-o", str(out), "--jobs", "1"])
+    assert first.exit_code == 0, first.output
+    assert "Kestrel Studios" in pdftotext(out / "kestrel-games-product-designer.pdf")
+    monkeypatch.setattr(batch, "make_task", real_make_task)
+    code, err = run("render", str(guides), "-o", str(out), "--jobs", "1")
+    assert code == 0 and "0 rendered, 2 skipped" in err, err  # recorded with the key of what it is now

@@ -10,7 +10,7 @@ import os
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from .output import atomic_write, check_output, read_own_file
 from .reading import read_limited
 from .statekey import sign, signed
 from .tasks import (
+    DeferredTasks,
     RenderTask,
     TaskResult,
     collect_theme,
@@ -158,23 +159,32 @@ def make_task(
     return task, resources
 
 
-def store(task: RenderTask, result: TaskResult, key: str | None = None) -> ItemResult:
-    """Write a task's output under its final name (atomically) and describe it as a manifest row."""
-    if task.output is None:
-        raise ValueError(f"{task.source}: a batch task names its output")
-    source, output = task.source, str(task.output)
+@dataclass(frozen=True)
+class _Planned:
+    """A guide a batch will render: where from and to, its render key, and what the key was made of."""
+
+    source: Path
+    output: Path
+    key: str
+    size: int
+    digest: bytes
+
+
+def store(source_path: Path | str, target: Path, result: TaskResult, key: str | None = None) -> ItemResult:
+    """Write a guide's output under its final name (atomically) and describe it as a manifest row."""
+    source, output = str(source_path), str(target)
     if result.error is not None or result.data is None:
         return ItemResult(
             source, output, Status.FAILED, error=result.error or f"{source}: no output", key=key
         )
     try:
-        atomic_write(task.output, result.data)
+        atomic_write(target, result.data)
     except OSError as exc:
         return ItemResult(
             source,
             output,
             Status.FAILED,
-            error=f"{task.output}: cannot write: {exc.strerror or exc}",
+            error=f"{target}: cannot write: {exc.strerror or exc}",
             key=key,
         )
     return ItemResult(
@@ -380,7 +390,10 @@ def render_batch(
     remote = scheduler is not None
 
     rows: dict[str, dict[str, Any]] = dict(previous)
-    todo: list[tuple[RenderTask, str]] = []
+    # What is left to render: each guide's source, output, render key, size and the digest of the
+    # bytes the key was worked out from. Its task is built again when a worker is about to take it,
+    # so the batch holds a few guides' bytes at a time, not all of them.
+    todo: list[_Planned] = []
     for source, output in planned:
         try:
             task, resources = make_task(source, output, options, fmt, remote=remote, timeout=timeout)
@@ -395,13 +408,20 @@ def render_batch(
             if progress:
                 progress(skipped)
         else:
-            todo.append((task, key))
+            todo.append(_Planned(source, output, key, len(task.text), hashlib.sha256(task.text).digest()))
+
+    def build(index: int) -> RenderTask:
+        plan = todo[index]
+        task, resources = make_task(plan.source, plan.output, options, fmt, remote=remote, timeout=timeout)
+        if hashlib.sha256(task.text).digest() != plan.digest:  # edited since it was planned
+            todo[index] = replace(plan, key=render_key(task, theme, resources))
+        return task
 
     last_write = [time.monotonic()]
 
     def finished(index: int, result: TaskResult) -> None:
-        task, key = todo[index]
-        item = store(task, result, key)
+        plan = todo[index]
+        item = store(plan.source, plan.output, result, plan.key)
         results.append(item)
         if progress:
             progress(item)
@@ -413,8 +433,9 @@ def render_batch(
 
     if todo:
         inline = len(todo) == 1 and not remote
+        tasks = DeferredTasks([str(p.source) for p in todo], [p.size for p in todo], build)
         with Workers(jobs, scheduler=scheduler, options=options, timeout=timeout, inline=inline) as workers:
-            workers.run(run_render, [task for task, _ in todo], theme, finished)
+            workers.run(run_render, tasks, theme, finished)
 
     order = {str(p): i for i, p in enumerate(paths)}
     results.sort(key=lambda r: order.get(r.source, len(order)))

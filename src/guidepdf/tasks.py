@@ -13,10 +13,11 @@ import hashlib
 import os
 import re
 import tempfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields, replace
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from . import timeouts
 from ._version import __version__
@@ -75,6 +76,42 @@ class RenderTask:
     limit_option: str = "--timeout"
     #: Where a batch writes the output (not part of the render key; workers never write it).
     output: Path | None = None
+
+
+class DeferredTasks(Sequence[RenderTask]):
+    """Render tasks built only when a worker is about to take one.
+
+    A long batch plans every guide (its render key needs the guide's bytes) but holds only a name, a
+    size and a key for each: `build(index)` reads the guide again and makes its task when its turn
+    comes, and the task is let go once its result is in. Memory then holds the tasks in flight, not
+    every guide's bytes. `build` raises `GuidepdfError` or `OSError` (naming the file) if the guide
+    can no longer be read; the workers report that as the guide's failure.
+    """
+
+    def __init__(self, names: Sequence[str], sizes: Sequence[int], build: Callable[[int], RenderTask]):
+        if len(names) != len(sizes):
+            raise ValueError("one size per task")
+        self._names, self._sizes, self._build = list(names), list(sizes), build
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    @overload
+    def __getitem__(self, index: int) -> RenderTask: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[RenderTask]: ...
+    def __getitem__(self, index: int | slice) -> RenderTask | list[RenderTask]:
+        if isinstance(index, slice):
+            return [self._build(i) for i in range(len(self))[index]]
+        return self._build(range(len(self))[index])
+
+    def size(self, index: int) -> int:
+        """The guide's size when it was planned: the cheap guess at how long it takes."""
+        return self._sizes[index]
+
+    def name(self, index: int) -> str:
+        """The guide's source, for a failure that leaves no task to name it."""
+        return self._names[index]
 
 
 @dataclass(frozen=True)

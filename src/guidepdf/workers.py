@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from .errors import RenderError, UsageError
+from .errors import GuidepdfError, RenderError, UsageError
 from .options import RenderOptions
 from .tasks import TaskResult, ThemeBundle
 
@@ -28,6 +28,8 @@ RECYCLE_AFTER = 40
 #: How long past its time limit a task may run before its worker is killed outright (the worker's
 #: own alarm, which keeps it alive for the next guide, cannot interrupt a stuck C call).
 GRACE = 10.0
+#: Tasks queued per local worker at a time (the rest are built when their turn comes).
+IN_FLIGHT = 2
 
 TaskFn = Callable[[Any, ThemeBundle | None], TaskResult]
 
@@ -215,10 +217,13 @@ class Workers:
             on_result(index, result)
 
         # Longest first: a long guide started last would leave the other workers idle at the end.
-        order = sorted(range(len(tasks)), key=lambda i: -_size(tasks[i]))
+        sized = getattr(tasks, "size", None)  # deferred tasks know their size without being built
+        order = sorted(range(len(tasks)), key=lambda i: -(sized(i) if sized else _size(tasks[i])))
         if self.inline:
             for index in range(len(tasks)):
-                finish(index, fn(tasks[index], None))
+                task = _take(tasks, index, finish)
+                if task is not None:
+                    finish(index, fn(task, None))
         elif self.scheduler is not None:
             self._run_cluster(fn, tasks, order, theme, finish)
         else:
@@ -237,11 +242,20 @@ class Workers:
         deaths: dict[int, int] = {}
         finished_well = 0
 
-        def schedule(index: int) -> None:
-            pending[pool.schedule(fn, args=(tasks[index], None), timeout=limit)] = index
+        queue = deque(order)
 
-        for index in order:
-            schedule(index)
+        def schedule(index: int) -> None:
+            task = _take(tasks, index, finish)
+            if task is not None:
+                pending[pool.schedule(fn, args=(task, None), timeout=limit)] = index
+
+        def fill() -> None:
+            # A few tasks queued per worker, not all: a task (a guide's bytes) is built as its turn
+            # comes and let go when its result is in, so memory holds what is in flight.
+            while queue and len(pending) < IN_FLIGHT * self.jobs:
+                schedule(queue.popleft())
+
+        fill()
         while pending:
             done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
             for future in done:
@@ -249,7 +263,8 @@ class Workers:
                 try:
                     result = future.result()
                 except FutureTimeout:
-                    result = _failed(tasks[index], f"stopped after {self.timeout:g} s ({self.limit_option})")
+                    stopped = f"stopped after {self.timeout:g} s ({self.limit_option})"
+                    result = _failed_at(tasks, index, stopped)
                 except ProcessExpired:
                     deaths[index] = deaths.get(index, 0) + 1
                     if not finished_well and sum(deaths.values()) >= 3:
@@ -261,12 +276,13 @@ class Workers:
                     if deaths[index] < 2:  # one more go: the crash may have been another's fault
                         schedule(index)
                         continue
-                    result = _failed(tasks[index], "the worker process died while rendering it")
+                    result = _failed_at(tasks, index, "the worker process died while rendering it")
                 except Exception as exc:  # a task that could not be sent or returned
-                    result = _failed(tasks[index], f"worker failed: {type(exc).__name__}: {exc}")
+                    result = _failed_at(tasks, index, f"worker failed: {type(exc).__name__}: {exc}")
                 if result.error is None:
                     finished_well += 1
                 finish(index, result)
+            fill()
 
     def _run_cluster(
         self,
@@ -288,14 +304,16 @@ class Workers:
             # Only as many tasks in flight as threads: a task's submit time is then its start time.
             while queue and len(inflight) < self.jobs:
                 index = queue.popleft()
-                inflight[executor.submit(fn, tasks[index], theme_arg)] = (index, time.monotonic())
+                task = _take(tasks, index, finish)
+                if task is not None:
+                    inflight[executor.submit(fn, task, theme_arg)] = (index, time.monotonic())
             done, _ = wait(list(inflight), timeout=1.0, return_when=FIRST_COMPLETED)
             for future in done:
                 index, _ = inflight.pop(future)
                 try:
                     finish(index, future.result())
                 except Exception as exc:  # a cluster-side failure (lost worker, serialization)
-                    finish(index, _failed(tasks[index], f"worker failed: {type(exc).__name__}: {exc}"))
+                    finish(index, _failed_at(tasks, index, f"worker failed: {type(exc).__name__}: {exc}"))
             if limit is None:
                 continue
             now = time.monotonic()
@@ -305,7 +323,7 @@ class Workers:
                     future.cancel()
                     finish(
                         index,
-                        _failed(tasks[index], f"stopped after {self.timeout:g} s ({self.limit_option})"),
+                        _failed_at(tasks, index, f"stopped after {self.timeout:g} s ({self.limit_option})"),
                     )
 
 
@@ -314,6 +332,25 @@ def _size(task: Any) -> int:
     return len(getattr(task, "text", None) or getattr(task, "html", None) or b"")
 
 
-def _failed(task: Any, message: str) -> TaskResult:
-    name = str(getattr(task, "source", None) or getattr(task, "name", None) or task)
+def _take(tasks: Sequence[Any], index: int, finish: Callable[[int, TaskResult], None]) -> Any:
+    """The task at `index`, built now if deferred; None (its failure reported) if it cannot be."""
+    try:
+        return tasks[index]
+    except (GuidepdfError, OSError) as exc:
+        name = _name_at(tasks, index)
+        message = str(exc) if isinstance(exc, GuidepdfError) else f"{name}: {exc.strerror or exc}"
+        finish(index, TaskResult(name, error=message))
+        return None
+
+
+def _name_at(tasks: Sequence[Any], index: int) -> str:
+    named = getattr(tasks, "name", None)
+    if named is not None:
+        return str(named(index))
+    task = tasks[index]
+    return str(getattr(task, "source", None) or getattr(task, "name", None) or task)
+
+
+def _failed_at(tasks: Sequence[Any], index: int, message: str) -> TaskResult:
+    name = _name_at(tasks, index)
     return TaskResult(name, error=f"{name}: {message}")

@@ -22,6 +22,7 @@ from ..output import atomic_write, open_own_file, read_own_file
 from ..reading import read_limited
 from ..statekey import sign, signed
 from ..tasks import (
+    DeferredTasks,
     RenderTask,
     TaskResult,
     collect_theme,
@@ -226,7 +227,7 @@ def render_parts(
     theme = collect_theme(options)
     parts: list[Part | None] = [None] * len(guides)
     reused: set[int] = set()
-    todo: list[tuple[int, RenderTask, str]] = []
+    todo: list[tuple[int, int, str]] = []  # (guide's index, its size, its render key)
     for i, guide in enumerate(guides):
         task, key = part_task(guide, options, theme, remote=workers.remote, timeout=timeout)
         opened = cache.open(key)
@@ -239,7 +240,13 @@ def render_parts(
             if progress:
                 progress(ItemResult(task.source, None, Status.SKIPPED))
         else:
-            todo.append((i, task, key))
+            todo.append((i, len(task.text), key))
+
+    def build(n: int) -> RenderTask:  # built when its turn comes: memory holds the tasks in flight
+        index, size, _ = todo[n]
+        task, key = part_task(guides[index], options, theme, remote=workers.remote, timeout=timeout)
+        todo[n] = (index, size, key)  # a file the guide references may have changed since
+        return task
 
     def finished(n: int, result: TaskResult) -> None:
         index, _, key = todo[n]
@@ -254,7 +261,8 @@ def render_parts(
             status = Status.FAILED if result.error else Status.RENDERED
             progress(ItemResult(result.source, None, status, error=result.error))
 
-    workers.run(run_render, [task for _, task, _ in todo], theme, finished)
+    names = [str(guides[index].path) for index, _, _ in todo]
+    workers.run(run_render, DeferredTasks(names, [size for _, size, _ in todo], build), theme, finished)
     return [
         p if p is not None else Part(g.path.name, error=f"{g.path.name}: not rendered")
         for p, g in zip(parts, guides, strict=True)
@@ -319,7 +327,10 @@ def store_parts(
     store = PartStore(PartCache(cache_dir, batch_dir), cache_dir, batch_dir)
     theme = collect_theme(part_opts)
     remote = scheduler is not None
-    todo: list[tuple[Path, RenderTask, str]] = []
+    # What is left to render: the guide's file, its size and render key. Its task (the guide's
+    # bytes) is built again when a worker is about to take it.
+    todo: list[tuple[Path, int, str]] = []
+    given: dict[Path, Guide | Path] = {}  # as handed over: a loaded guide is used as it is
     for item in guides:
         # A path is loaded here and let go once its render key is known: memory holds a key per
         # guide, and a task (the guide's bytes) only for a brief still to render.
@@ -339,7 +350,18 @@ def store_parts(
             if progress:
                 progress(ItemResult(task.source, None, Status.SKIPPED))
         else:
-            todo.append((path, task, key))
+            todo.append((path, len(task.text), key))
+            given[path] = item
+
+    def build(n: int) -> RenderTask:
+        path, size, key = todo[n]
+        item = given[path]
+        guide = item if isinstance(item, Guide) else load_guide(item)
+        task, now = part_task(guide, part_opts, theme, remote=remote, timeout=timeout)
+        if now != key:  # the guide or a file it references changed since it was planned
+            store._keys[path] = now
+            todo[n] = (path, size, now)
+        return replace(task, limit_option=limit_option)
 
     def finished(n: int, result: TaskResult) -> None:
         path, _, key = todo[n]
@@ -363,7 +385,9 @@ def store_parts(
             limit_option=limit_option,
         )
         with pool as workers:
-            workers.run(run_render, [task for _, task, _ in todo], theme, finished)
+            named = [str(getattr(given[p], "path", given[p])) for p, _, _ in todo]
+            tasks = DeferredTasks(named, [size for _, size, _ in todo], build)
+            workers.run(run_render, tasks, theme, finished)
     store._cache.prune()
     return store
 
