@@ -225,30 +225,9 @@ def watch_options(func: Any) -> Any:
 
 def run_watch(inputs: tuple[str, ...], out: Path, options: Any, fmt: str, single: bool, **flags: Any) -> None:
     """Render, then re-render on every change until Ctrl-C (or --watch-limit rebuilds)."""
-    from .batch import render_batch
-    from .inputs import expand_inputs
-    from .watch import watch, watched_files
-
-    def warm_up() -> None:
-        """Load WeasyPrint and the theme here once, so a guide saved alone renders in a warm process."""
-        from . import pdf
-
-        with contextlib.suppress(GuidepdfError, OSError):  # a broken theme is reported by the build
-            pdf.warm_up(build_options(**flags).pinned())
-
-    def build() -> Any:
-        paths = list(expand_inputs(inputs, flags.get("exclude", ())).paths)  # new guides join in
-        if not paths:
-            return "no guides selected: " + ", ".join(inputs)
-        try:  # the configuration file is watched too: read it again, and survive a broken edit
-            fresh = build_options(**flags)
-        except GuidepdfError as exc:
-            return str(exc)
-        return render_batch(paths, out, fresh, fmt, single_file=single, jobs=flags.get("jobs"))
+    from .watch import watch_render
 
     def on_round(done: Any) -> None:
-        if done.number == 0:
-            warm_up()
         if done.number:
             names = ", ".join(str(p.name) for p in done.changed[:3]) + (" …" if len(done.changed) > 3 else "")
             click.echo(f"changed: {names}", err=True)
@@ -264,13 +243,18 @@ def run_watch(inputs: tuple[str, ...], out: Path, options: Any, fmt: str, single
         )
 
     try:
-        watch(
-            build,
-            lambda: watched_files(inputs, options, out),
-            on_round=on_round,
+        watch_render(
+            inputs,
+            out,
+            fmt,
+            single=single,
+            options=lambda: build_options(**flags),  # the configuration is watched too: read it again
+            watched=options,
+            exclude=flags.get("exclude", ()),
+            jobs=flags.get("jobs"),
             interval=flags["watch_interval"],
             rounds=flags["watch_limit"],
-            ignore=out,
+            on_round=on_round,
         )
     except KeyboardInterrupt:
         click.echo("stopped watching", err=True)

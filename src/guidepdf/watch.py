@@ -9,6 +9,7 @@ system cannot report changes (some network folders and containers), set WATCHFIL
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -149,6 +150,69 @@ def watch(
         if rounds is not None and done >= rounds:
             break
     return done
+
+
+def watch_render(
+    inputs: Sequence[str],
+    out: Path,
+    fmt: str,
+    *,
+    single: bool,
+    options: Callable[[], RenderOptions],
+    watched: RenderOptions,
+    exclude: Sequence[str] = (),
+    jobs: int | None = None,
+    interval: float = 0.5,
+    rounds: int | None = None,
+    on_round: Callable[[WatchRound[Any]], None] | None = None,
+    stop: threading.Event | None = None,
+) -> int:
+    """`guidepdf render --watch`: render what `inputs` select into `out`, then again on every change
+    to a guide, a file it uses, the theme or the configuration; return how many rebuilds ran.
+
+    Each build reads the configuration again (`options()`) and selects the guides again, so new
+    guides join in and a broken edit is reported (the round's result is then the error's text) and
+    survived. After the first build this process loads WeasyPrint and the theme, so a guide saved
+    alone renders here, warm, not in a fresh worker. `watched` is the options whose theme files are
+    watched.
+    """
+    from .batch import render_batch
+    from .errors import GuidepdfError
+
+    def build() -> Any:
+        paths = list(expand_inputs(inputs, exclude).paths)
+        if not paths:
+            return "no guides selected: " + ", ".join(inputs)
+        try:
+            fresh = options()
+        except GuidepdfError as exc:
+            return str(exc)
+        return render_batch(paths, out, fresh, fmt, single_file=single, jobs=jobs)
+
+    def heard(done: WatchRound[Any]) -> None:
+        if done.number == 0:
+            _warm_up(options)
+        if on_round is not None:
+            on_round(done)
+
+    return watch(
+        build,
+        lambda: watched_files(inputs, watched, out),
+        on_round=heard,
+        interval=interval,
+        rounds=rounds,
+        ignore=out,
+        stop=stop,
+    )
+
+
+def _warm_up(options: Callable[[], RenderOptions]) -> None:
+    """Load WeasyPrint and the theme in this process once (a broken theme is the build's to report)."""
+    from . import pdf
+    from .errors import GuidepdfError
+
+    with contextlib.suppress(GuidepdfError, OSError):
+        pdf.warm_up(options().pinned())
 
 
 def _roots(paths: Iterable[Path]) -> list[Path]:
