@@ -21,7 +21,7 @@ from .guide import MAX_BYTES, load_guide
 from .inputs import plan_names
 from .options import RenderOptions
 from .output import atomic_write, check_output, read_own_file
-from .reading import read_limited
+from .reading import Refused, read_limited, real_path
 from .statekey import sign, signed
 from .tasks import (
     DeferredTasks,
@@ -168,6 +168,8 @@ class _Planned:
     key: str
     size: int
     digest: bytes
+    #: The file the selection vetted (symlinks resolved): the guide is read again only from there.
+    real: Path
 
 
 def store(source_path: Path | str, target: Path, result: TaskResult, key: str | None = None) -> ItemResult:
@@ -408,10 +410,13 @@ def render_batch(
             if progress:
                 progress(skipped)
         else:
-            todo.append(_Planned(source, output, key, len(task.text), hashlib.sha256(task.text).digest()))
+            digest = hashlib.sha256(task.text).digest()
+            todo.append(_Planned(source, output, key, len(task.text), digest, real_path(source)))
 
     def build(index: int) -> RenderTask:
         plan = todo[index]
+        if real_path(plan.source) != plan.real:  # swapped for a link since it was selected
+            raise Refused(plan.source, "replaced by a link to another file during the batch; not read")
         task, resources = make_task(plan.source, plan.output, options, fmt, remote=remote, timeout=timeout)
         if hashlib.sha256(task.text).digest() != plan.digest:  # edited since it was planned
             todo[index] = replace(plan, key=render_key(task, theme, resources))

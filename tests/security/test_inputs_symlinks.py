@@ -164,3 +164,62 @@ def test_an_svg_in_the_folder_cannot_pull_in_a_file_outside(tmp_path: Path) -> N
             if isinstance(obj, pikepdf.Stream) and obj.get("/Subtype") == "/Image"
         ]
     assert images == []  # neither copy of secret.png was read
+
+
+def test_a_guide_swapped_for_a_link_while_the_batch_runs_is_not_read(
+    folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch reads each guide again when its turn comes; a guide replaced in between by a link to
+    a file outside the folder (here a guide carrying the secret) is refused, not rendered."""
+    from guidepdf import batch
+
+    private = write_guide(tmp_path / "private" / "stolen.md", body=f"# Notes\n\n{SECRET}\n")
+    victim = write_guide(folder / "victim.md")
+    real_tasks = batch.DeferredTasks
+
+    class Swapping(real_tasks):  # type: ignore[misc,valid-type]
+        def __getitem__(self, index: int) -> object:
+            if victim.exists() and not victim.is_symlink():
+                victim.unlink()
+                victim.symlink_to(private)
+            return super().__getitem__(index)
+
+    monkeypatch.setattr(batch, "DeferredTasks", Swapping)
+    out = tmp_path / "out"
+    run = render_batch(folder, out=out)
+    assert run.code == 1
+    line = error_line(run, victim)
+    assert line.endswith("replaced by a link to another file during the batch; not read"), line
+    assert (out / GOOD_PDF).exists()
+    for pdf in pdfs(out):
+        assert SECRET not in readable_text(pdf)
+    assert not (out / "victim.pdf").exists()
+
+
+def test_a_mail_merge_guide_swapped_for_a_link_before_its_brief_is_rendered_is_not_read(
+    folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from guidepdf.packet import parts
+
+    private = write_guide(tmp_path / "private" / "stolen.md", body=f"# Notes\n\n{SECRET}\n")
+    victim = write_guide(folder / "victim.md")
+    good = folder / GOOD_PDF.replace(".pdf", ".md")
+    real_tasks = parts.DeferredTasks
+
+    class Swapping(real_tasks):  # type: ignore[misc,valid-type]
+        def __getitem__(self, index: int) -> object:
+            if victim.exists() and not victim.is_symlink():
+                victim.unlink()
+                victim.symlink_to(private)
+            return super().__getitem__(index)
+
+    monkeypatch.setattr(parts, "DeferredTasks", Swapping)
+    cache = tmp_path / "cache"
+    store = parts.store_parts([good, victim], cache_dir=cache, jobs=1)
+    error = store.errors[folder.resolve() / "victim.md"]
+    assert error.endswith("replaced by a link to another file during the run; not read"), error
+    briefs = list(cache.rglob("*.pdf"))
+    assert len(briefs) == 1 and SECRET not in readable_text(briefs[0])  # the good guide's only
+    from guidepdf.guide import load_guide
+
+    assert store.get(load_guide(good)) is not None

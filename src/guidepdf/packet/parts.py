@@ -19,7 +19,7 @@ from ..errors import GuidepdfError, RenderError
 from ..guide import MAX_BYTES, Guide, load_guide
 from ..options import RenderOptions
 from ..output import atomic_write, open_own_file, read_own_file
-from ..reading import read_limited
+from ..reading import Refused, read_limited
 from ..statekey import sign, signed
 from ..tasks import (
     DeferredTasks,
@@ -356,6 +356,8 @@ def store_parts(
     def build(n: int) -> RenderTask:
         path, size, key = todo[n]
         item = given[path]
+        if not isinstance(item, Guide) and item.resolve() != path:  # swapped for a link since
+            raise Refused(item, "replaced by a link to another file during the run; not read")
         guide = item if isinstance(item, Guide) else load_guide(item)
         task, now = part_task(guide, part_opts, theme, remote=remote, timeout=timeout)
         if now != key:  # the guide or a file it references changed since it was planned
