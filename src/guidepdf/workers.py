@@ -246,8 +246,12 @@ class Workers:
 
         def schedule(index: int) -> None:
             task = _take(tasks, index, finish)
-            if task is not None:
+            if task is None:
+                return
+            try:
                 pending[pool.schedule(fn, args=(task, None), timeout=limit)] = index
+            except Exception as exc:  # a pool that broke (its workers cannot start) takes no more
+                finish(index, _failed_at(tasks, index, f"worker failed: {type(exc).__name__}: {exc}"))
 
         def fill() -> None:
             # A few tasks queued per worker, not all: a task (a guide's bytes) is built as its turn
