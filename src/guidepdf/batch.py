@@ -28,6 +28,7 @@ from .tasks import (
     TaskResult,
     collect_theme,
     guide_resources,
+    read_theme,
     render_key,
     run_render,
     weasyprint_version,
@@ -149,11 +150,12 @@ def make_task(
     *,
     remote: bool = False,
     timeout: float | None = None,
+    keyed: bool = True,
 ) -> tuple[RenderTask, Any]:
     """The task rendering `source` into `output`, and the guide's referenced files (shipped with the
-    task when `remote`)."""
+    task when `remote`; not read at all for a task that needs no cache key and is not `remote`)."""
     text = read_limited(source, MAX_BYTES)
-    resources = guide_resources(source, text)
+    resources = guide_resources(source, text) if keyed or remote else ()
     task = RenderTask(str(source), text, options, fmt, resources if remote else None, timeout, output=output)
     return task, resources
 
@@ -376,19 +378,28 @@ def render_batch(
     previous = {} if single_file else read_manifest(out)
     if not single_file:
         _clean_partials(out, [output.name for _, output in planned])
-    theme = collect_theme(options)
     remote = scheduler is not None
+    # One file is always rendered (never skipped, no manifest) in this process: it needs no cache key,
+    # so the built-in theme is not hashed; the user's theme files are still read, with the same errors.
+    keyed = remote or not single_file
+    theme = collect_theme(options) if keyed else None
+    if theme is None:
+        read_theme(options)
 
     rows: dict[str, dict[str, Any]] = dict(previous)
-    todo: list[tuple[RenderTask, str]] = []
+    todo: list[tuple[RenderTask, str | None]] = []
     for source, output in planned:
         try:
-            task, resources = make_task(source, output, options, fmt, remote=remote, timeout=timeout)
+            task, resources = make_task(
+                source, output, options, fmt, remote=remote, timeout=timeout, keyed=keyed
+            )
         except OSError as exc:
             results.append(ItemResult(str(source), str(output), Status.FAILED, error=f"{source}: {exc}"))
             continue
-        key = render_key(task, theme, resources)
-        skipped = None if force or single_file else up_to_date(task, key, previous.get(output.name))
+        key = render_key(task, theme, resources) if theme is not None else None
+        skipped = (
+            None if force or single_file or key is None else up_to_date(task, key, previous.get(output.name))
+        )
         if skipped is not None:
             results.append(skipped)
             rows[output.name] = manifest_row(skipped)

@@ -14,7 +14,6 @@ import os
 import re
 import tempfile
 from dataclasses import dataclass, fields, replace
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +103,8 @@ class TaskResult:
 @functools.cache
 def weasyprint_version() -> str:
     """The installed WeasyPrint version, read without importing it."""
+    from importlib import metadata
+
     try:
         return metadata.version("weasyprint")
     except metadata.PackageNotFoundError:
@@ -218,6 +219,17 @@ def _builtin_digest(stamp: tuple[tuple[str, int, int], ...]) -> str:
 
 def collect_theme(options: RenderOptions) -> ThemeBundle:
     """The user's theme files as a bundle; its digest also covers the built-in theme."""
+    files, templates, styles = read_theme(options)
+    base = builtin_digest()
+    digest = hashlib.sha256(f"{base}\0{list(templates)}\0{list(styles)}\0".encode())
+    _hash_files(files, digest)
+    return ThemeBundle(digest.hexdigest(), base, files, templates, styles)
+
+
+def read_theme(options: RenderOptions) -> tuple[Files, tuple[str, ...], tuple[str, ...]]:
+    """The user's theme files (templates folders, stylesheets and what they reference) with the names
+    of its templates folders and stylesheets in the bundle; `RenderError` if one cannot be read or
+    they add up to more than `MAX_BUNDLE_BYTES`."""
     budget = [MAX_BUNDLE_BYTES]
     files: list[tuple[str, bytes]] = []
     templates = []
@@ -234,10 +246,7 @@ def collect_theme(options: RenderOptions) -> ThemeBundle:
             files += [(f"s{i}/{rel}", data) for rel, data in _css_assets(Path(style), budget)]
         except OSError as exc:
             raise RenderError(f"{style}: cannot read stylesheet: {exc.strerror or exc}") from None
-    base = builtin_digest()
-    digest = hashlib.sha256(f"{base}\0{templates}\0{styles}\0".encode())
-    _hash_files(tuple(files), digest)
-    return ThemeBundle(digest.hexdigest(), base, tuple(files), tuple(templates), tuple(styles))
+    return tuple(files), tuple(templates), tuple(styles)
 
 
 def guide_resources(path: Path, text: bytes) -> Files:
