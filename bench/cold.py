@@ -46,7 +46,11 @@ def main() -> None:
     if pandoc is None:
         sys.exit("pandoc is not installed")
     bindir = Path(sys.executable).parent
-    env = {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    # The first runs fill Python's bytecode cache even where PYTHONDONTWRITEBYTECODE is set: an installed
+    # guidepdf (like the WeasyPrint both commands use) has its bytecode, a checkout's would be compiled
+    # from source on every run.
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+    env["PATH"] = f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         ours = [str(bindir / "guidepdf"), "render", str(args.guide), "-o", str(out / "brief.pdf"), "--force"]
