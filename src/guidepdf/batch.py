@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import logging
 import os
 import re
@@ -22,7 +21,6 @@ from .inputs import plan_names
 from .options import RenderOptions
 from .output import atomic_write, check_output, read_own_file
 from .reading import read_limited
-from .statekey import sign, signed
 from .tasks import (
     RenderTask,
     TaskResult,
@@ -202,6 +200,10 @@ def read_manifest(out: Path) -> dict[str, dict[str, Any]]:
     of the folder, or no valid signature of this user's (see `statekey`) is dropped, which costs at
     most a render.
     """
+    import json
+
+    from .statekey import signed
+
     try:
         data = json.loads(read_own_file(out / MANIFEST, MAX_MANIFEST_BYTES).decode("utf-8"))
         rows = data.get("items") if isinstance(data, dict) else data
@@ -264,12 +266,16 @@ def manifest_row(item: ItemResult) -> dict[str, Any]:
 
 def sign_row(row: dict[str, Any]) -> dict[str, Any]:
     """`row` with this user's signature (`mac`), without which `read_manifest` ignores it."""
+    from .statekey import sign
+
     row["mac"] = sign(_signed_fields(row))
     return row
 
 
 def write_manifest(out: Path, rows: Sequence[dict[str, Any]], fmt: str) -> None:
     """Write `manifest.json` into `out` atomically."""
+    import json
+
     document = {
         "generator": f"guidepdf {__version__}",
         "weasyprint": weasyprint_version(),

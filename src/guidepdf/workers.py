@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import RenderError, UsageError
 from .options import RenderOptions
 from .tasks import TaskResult, ThemeBundle
+
+if TYPE_CHECKING:  # a pool or a cluster loads them; one guide rendered in this process does not
+    from concurrent.futures import Executor, Future
 
 log = logging.getLogger(__name__)
 
@@ -150,6 +150,8 @@ class Workers:
 
     def _start_pool(self) -> Any:
         if self._pool is None:
+            import multiprocessing
+
             from pebble import ProcessPool
 
             # forkserver: each new worker is forked from a server that has already imported
@@ -229,6 +231,9 @@ class Workers:
         self, fn: TaskFn, tasks: Sequence[Any], order: list[int], finish: Callable[[int, TaskResult], None]
     ) -> None:
         """Local processes: a task past its limit (and the grace) kills only its own worker."""
+        from concurrent.futures import FIRST_COMPLETED, wait
+        from concurrent.futures import TimeoutError as FutureTimeout
+
         from pebble import ProcessExpired
 
         pool = self._start_pool()
@@ -278,6 +283,8 @@ class Workers:
     ) -> None:
         """A dask cluster: as many tasks in flight as worker threads; a task past its limit is reported
         and left behind (a worker's thread cannot be stopped)."""
+        from concurrent.futures import FIRST_COMPLETED, wait
+
         assert self.scheduler is not None
         executor = self._start_dask(self.scheduler)
         theme_arg = self._theme_arg(theme)
