@@ -17,7 +17,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from . import timeouts
+from . import coldstart, timeouts
 from ._version import __version__
 from .errors import GuidepdfError, RenderError
 from .options import RenderOptions
@@ -331,8 +331,22 @@ def theme_options(options: RenderOptions, theme: ThemeBundle | None) -> RenderOp
     )
 
 
+def load_pipeline(fmt: str = "pdf") -> None:
+    """Import what a render to `fmt` needs (the page pipeline, WeasyPrint, pikepdf for a PDF): in
+    guidepdf's own process, the first time, without the cycle collector walking what the imports
+    make (see `coldstart`)."""
+    with coldstart.loading():
+        if fmt == "pdf":
+            import pikepdf  # noqa: F401  # finishes every PDF (`conform`)
+
+        from . import brief, html_export, pdf  # noqa: F401
+
+        pdf.warm_up()
+
+
 def run_render(task: RenderTask, theme: ThemeBundle | None = None) -> TaskResult:
     """Render one guide; every project error, including a timeout, becomes a failed result."""
+    load_pipeline(task.fmt)
     from .brief import render_brief
     from .guide import parse_guide
     from .html_export import render_html
@@ -375,6 +389,7 @@ def run_render(task: RenderTask, theme: ThemeBundle | None = None) -> TaskResult
 
 def run_page(task: PageTask, theme: ThemeBundle | None = None) -> TaskResult:
     """Render a page of ready HTML with the theme; errors become a failed result."""
+    load_pipeline()
     from .pdf import page_to_pdf
     from .templating import Page
 

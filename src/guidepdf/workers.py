@@ -46,13 +46,16 @@ def warm_worker(options: RenderOptions | None, debug: bool, parent: int) -> None
     if not debug:
         logging.getLogger("weasyprint").setLevel(logging.CRITICAL)
         logging.getLogger("fontTools").setLevel(logging.ERROR)
-    from . import pdf
+    from . import coldstart, pdf
+    from .tasks import load_pipeline
 
-    pdf.warm_up()
-    try:
-        pdf.warm_up(options)
-    except Exception:  # a broken theme is reported by the first task that uses it
-        log.debug("theme warm-up failed", exc_info=True)
+    coldstart.own_process()  # a worker of guidepdf's pool
+    with coldstart.loading():  # the theme's parsed stylesheets and fonts are kept for good, too
+        load_pipeline()
+        try:
+            pdf.warm_up(options)
+        except Exception:  # a broken theme is reported by the first task that uses it
+            log.debug("theme warm-up failed", exc_info=True)
 
 
 def _exit_with_parent(parent: int) -> None:
