@@ -334,8 +334,9 @@ def theme_options(options: RenderOptions, theme: ThemeBundle | None) -> RenderOp
 def load_pipeline(fmt: str = "pdf") -> None:
     """Import what a render to `fmt` needs (the page pipeline, WeasyPrint, pikepdf for a PDF): in
     guidepdf's own process, the first time, without the cycle collector walking what the imports
-    make (see `coldstart`)."""
-    with coldstart.loading():
+    make (see `coldstart`). An import that fails here fails again where the render needs it, and
+    is reported there as it always was."""
+    with coldstart.loading(), contextlib.suppress(Exception):
         if fmt == "pdf":
             import pikepdf  # noqa: F401  # finishes every PDF (`conform`)
 
