@@ -23,7 +23,9 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """An empty cache folder of this user's, used by environments made while the test runs."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     templating.environment.cache_clear()
-    yield cache_dir()
+    directory = cache_dir()
+    assert directory == tmp_path / "cache" / "guidepdf" / "templates"
+    yield directory
     templating.environment.cache_clear()
 
 
@@ -106,8 +108,29 @@ def test_no_cache_folder_to_be_had_still_renders(tmp_path: Path, monkeypatch: py
         templating.environment.cache_clear()
 
 
+def test_a_relative_cache_home_is_ignored_and_no_home_at_all_means_no_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/cache")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert cache_dir() == tmp_path / "home" / ".cache" / "guidepdf" / "templates"
+
+    def no_home() -> Path:
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr(Path, "home", no_home)
+    assert cache_dir() is None
+    templating.environment.cache_clear()
+    try:
+        assert templating.environment(()).bytecode_cache is None
+        assert "<html" in page()
+    finally:
+        templating.environment.cache_clear()
+
+
 def test_the_key_changes_with_the_environments_settings() -> None:
     builtin = builtin_dir("templates")
+    templating.environment.cache_clear()
     env = templating.environment(())
     assert isinstance(env.bytecode_cache, BuiltinCodeCache)
     assert env.bytecode_cache.kept(str(builtin / "brief.html.j2"))

@@ -27,10 +27,21 @@ from ._version import __version__
 MAX_CODE_BYTES = 4_000_000
 
 
-def cache_dir() -> Path:
-    """Where this user's compiled built-in templates are kept."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+def cache_dir() -> Path | None:
+    """Where this user's compiled built-in templates are kept (None: no home folder to keep them in)."""
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):  # unset, or relative (which the XDG specification says to ignore)
+        try:
+            base = str(Path.home() / ".cache")
+        except (RuntimeError, KeyError):  # no HOME and no password entry for this user
+            return None
     return Path(base) / "guidepdf" / "templates"
+
+
+def builtin_code_cache(root: Path) -> BytecodeCache | None:
+    """The code cache for the templates under `root`, or None when there is nowhere to keep it."""
+    directory = cache_dir()
+    return None if directory is None else BuiltinCodeCache(root, directory)
 
 
 class BuiltinCodeCache(BytecodeCache):

@@ -35,7 +35,7 @@ from .markup import Body, inline_tags, render_body
 from .money import currency_prefix, format_date, format_money, format_percent, format_range
 from .options import RenderOptions
 from .slug import slugify
-from .template_cache import BuiltinCodeCache, cache_dir
+from .template_cache import builtin_code_cache
 from .themes import builtin_dir
 from .typeset import typeset
 
@@ -288,7 +288,7 @@ def environment(user_dirs: tuple[Path, ...] = ()) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         # The built-in templates' compiled code is kept between runs; a theme's is compiled each time.
-        bytecode_cache=BuiltinCodeCache(builtin_root, cache_dir()),
+        bytecode_cache=builtin_code_cache(builtin_root),
     )
     env.filters.update(
         money=format_money,
