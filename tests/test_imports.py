@@ -34,9 +34,9 @@ print(json.dumps(sorted(sys.modules)), file=sys.stderr)
 """
 
 
-def loaded_modules(args: list[str]) -> set[str]:
+def loaded_modules(args: list[str], cwd: Path | None = None) -> set[str]:
     done = subprocess.run(
-        [sys.executable, "-c", PROBE, json.dumps(args)], capture_output=True, text=True, check=True
+        [sys.executable, "-c", PROBE, json.dumps(args)], capture_output=True, text=True, check=True, cwd=cwd
     )
     return set(json.loads(done.stderr.strip().splitlines()[-1]))
 
@@ -49,6 +49,31 @@ def loaded_modules(args: list[str]) -> set[str]:
 def test_light_commands_never_load_rendering_mail_or_packets(args: list[str]) -> None:
     heavy = sorted(m for m in loaded_modules(args) if m.split(".")[0] in HEAVY or m in HEAVY_OWN)
     assert heavy == []
+
+
+#: What rendering one brief to one file in the command's own process does not need: worker pools and
+#: clusters, the batch manifest and its signatures, package metadata (the cache key's WeasyPrint
+#: version), the TOML reader with no configuration file, and the mail, packet, watch and preview code.
+NOT_FOR_ONE_BRIEF = (
+    "multiprocessing",
+    "concurrent.futures",
+    "pebble",
+    "distributed",
+    "importlib.metadata",
+    "tomllib",
+    "guidepdf.statekey",
+    "guidepdf.mail",
+    "guidepdf.packet",
+    "guidepdf.watch",
+    "guidepdf.preview",
+)
+
+
+def test_one_brief_loads_no_pool_manifest_metadata_or_configuration_code(tmp_path: Path) -> None:
+    seed = SEEDS / "kestrel-games-product-designer.md"
+    loaded = loaded_modules(["render", str(seed), "-o", str(tmp_path / "brief.pdf")], cwd=tmp_path)
+    assert "weasyprint" in loaded and "pikepdf" in loaded  # it did render
+    assert sorted(m for m in loaded if m in NOT_FOR_ONE_BRIEF or m.split(".")[0] in NOT_FOR_ONE_BRIEF) == []
 
 
 def test_package_import_is_lazy_and_exports_resolve() -> None:

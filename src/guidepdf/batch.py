@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import logging
 import os
 import re
@@ -22,13 +21,13 @@ from .inputs import plan_names
 from .options import RenderOptions
 from .output import atomic_write, check_output, read_own_file
 from .reading import Refused, read_limited, real_path
-from .statekey import sign, signed
 from .tasks import (
     DeferredTasks,
     RenderTask,
     TaskResult,
     collect_theme,
     guide_resources,
+    read_theme,
     render_key,
     run_render,
     weasyprint_version,
@@ -150,11 +149,12 @@ def make_task(
     *,
     remote: bool = False,
     timeout: float | None = None,
+    keyed: bool = True,
 ) -> tuple[RenderTask, Any]:
     """The task rendering `source` into `output`, and the guide's referenced files (shipped with the
-    task when `remote`)."""
+    task when `remote`; not read at all for a task that needs no cache key and is not `remote`)."""
     text = read_limited(source, MAX_BYTES)
-    resources = guide_resources(source, text)
+    resources = guide_resources(source, text) if keyed or remote else ()
     task = RenderTask(str(source), text, options, fmt, resources if remote else None, timeout, output=output)
     return task, resources
 
@@ -165,7 +165,7 @@ class _Planned:
 
     source: Path
     output: Path
-    key: str
+    key: str | None  # None: one file rendered for itself, never skipped, needs no key
     size: int
     digest: bytes
     #: The file the selection vetted (symlinks resolved): the guide is read again only from there.
@@ -212,6 +212,10 @@ def read_manifest(out: Path) -> dict[str, dict[str, Any]]:
     of the folder, or no valid signature of this user's (see `statekey`) is dropped, which costs at
     most a render.
     """
+    import json
+
+    from .statekey import signed
+
     try:
         data = json.loads(read_own_file(out / MANIFEST, MAX_MANIFEST_BYTES).decode("utf-8"))
         rows = data.get("items") if isinstance(data, dict) else data
@@ -274,12 +278,16 @@ def manifest_row(item: ItemResult) -> dict[str, Any]:
 
 def sign_row(row: dict[str, Any]) -> dict[str, Any]:
     """`row` with this user's signature (`mac`), without which `read_manifest` ignores it."""
+    from .statekey import sign
+
     row["mac"] = sign(_signed_fields(row))
     return row
 
 
 def write_manifest(out: Path, rows: Sequence[dict[str, Any]], fmt: str) -> None:
     """Write `manifest.json` into `out` atomically."""
+    import json
+
     document = {
         "generator": f"guidepdf {__version__}",
         "weasyprint": weasyprint_version(),
@@ -388,8 +396,13 @@ def render_batch(
     previous = {} if single_file else read_manifest(out)
     if not single_file:
         _clean_partials(out, [output.name for _, output in planned])
-    theme = collect_theme(options)
     remote = scheduler is not None
+    # One file is always rendered (never skipped, no manifest) in this process: it needs no cache key,
+    # so the built-in theme is not hashed; the user's theme files are still read, with the same errors.
+    keyed = remote or not single_file
+    theme = collect_theme(options) if keyed else None
+    if theme is None:
+        read_theme(options)
 
     rows: dict[str, dict[str, Any]] = dict(previous)
     # What is left to render: each guide's source, output, render key, size and the digest of the
@@ -398,12 +411,16 @@ def render_batch(
     todo: list[_Planned] = []
     for source, output in planned:
         try:
-            task, resources = make_task(source, output, options, fmt, remote=remote, timeout=timeout)
+            task, resources = make_task(
+                source, output, options, fmt, remote=remote, timeout=timeout, keyed=keyed
+            )
         except OSError as exc:
             results.append(ItemResult(str(source), str(output), Status.FAILED, error=f"{source}: {exc}"))
             continue
-        key = render_key(task, theme, resources)
-        skipped = None if force or single_file else up_to_date(task, key, previous.get(output.name))
+        key = render_key(task, theme, resources) if theme is not None else None
+        skipped = (
+            None if force or single_file or key is None else up_to_date(task, key, previous.get(output.name))
+        )
         if skipped is not None:
             results.append(skipped)
             rows[output.name] = manifest_row(skipped)
@@ -417,8 +434,10 @@ def render_batch(
         plan = todo[index]
         if real_path(plan.source) != plan.real:  # swapped for a link since it was selected
             raise Refused(plan.source, "replaced by a link to another file during the batch; not read")
-        task, resources = make_task(plan.source, plan.output, options, fmt, remote=remote, timeout=timeout)
-        if hashlib.sha256(task.text).digest() != plan.digest:  # edited since it was planned
+        task, resources = make_task(
+            plan.source, plan.output, options, fmt, remote=remote, timeout=timeout, keyed=keyed
+        )
+        if theme is not None and hashlib.sha256(task.text).digest() != plan.digest:  # edited since
             todo[index] = replace(plan, key=render_key(task, theme, resources))
         return task
 

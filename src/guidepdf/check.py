@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -237,6 +236,8 @@ class _GuideCheck:
                     yield from self.misspelt(f"compensation[{i}].{key}", key, REGION_FIELDS, present=keys)
 
     def misspelt(self, where: str, name: str, known: Iterable[str], present: set[str]) -> Iterator[Finding]:
+        import difflib
+
         close = difflib.get_close_matches(name.lower(), sorted(known), n=1, cutoff=0.75)
         if close:
             # The intended field is missing too: the guide silently lost it, which is an error.

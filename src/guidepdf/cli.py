@@ -38,6 +38,13 @@ class GuidepdfGroup(click.Group):
         )
         super().add_command(cmd, name)
 
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        # The command's own process (not a test's runner calling `main`): see `coldstart`.
+        from .coldstart import own_process
+
+        own_process()
+        return super().__call__(*args, **kwargs)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)

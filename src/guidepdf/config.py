@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import os
 import stat
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -76,6 +75,8 @@ def _has_tool_table(path: Path) -> bool:
         return False
     if "guidepdf" not in text:  # cheap test first: most pyproject files are not ours
         return False
+    import tomllib
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError:
@@ -99,6 +100,8 @@ def load_config(path: Path | None = None, *, start: Path | None = None) -> Confi
                 _warned.add(path)
                 log.warning("%s", message)
             return Config(ignored=message)
+    import tomllib  # only with a configuration file to read
+
     try:
         data = tomllib.loads(_read_text(path))
     except OSError as exc:

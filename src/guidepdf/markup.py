@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from importlib import import_module
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -114,37 +116,67 @@ CLEAN_CONTENT_TAGS = frozenset(
     }
 )
 
-_EXTENSIONS: list[str | markdown.Extension] = [
-    "tables",
-    "footnotes",
-    "toc",
-    "sane_lists",
-    ListNestingExtension(),  # lists under a sentence, nested by 2-4 spaces (CommonMark's rule)
-    "pymdownx.highlight",  # only to turn Pygments off: code is printed plain
-    "pymdownx.superfences",  # ``` and ~~~ fences with an info string, inside list items too
-    "pymdownx.tasklist",  # - [x] / - [ ]: drawn as boxes by _task_boxes
-    "pymdownx.tilde",  # ~~strike~~ as <del>
-    "pymdownx.magiclink",  # bare https:// and www. addresses as links
-    "pymdownx.betterem",  # emphasis next to punctuation and underscores inside words, as GitHub reads them
-    "pymdownx.saneheaders",  # `#1 priority` is text, not a heading: ATX headings need a space
-    "pymdownx.escapeall",  # every punctuation mark escapable; a backslash at a line end breaks the line
-]
-
 
 def markdown_converter() -> markdown.Markdown:
     """A fresh Python-Markdown converter with the extensions a guide body is read with."""
-    return markdown.Markdown(extensions=_EXTENSIONS, extension_configs=_EXTENSION_CONFIGS)
+    return _Markdown(extensions=_extensions())
 
 
-_EXTENSION_CONFIGS: dict[str, dict[str, Any]] = {
-    "toc": {"permalink": False, "slugify": lambda value, sep: _slug_id(value, sep)},
-    "footnotes": {"BACKLINK_TEXT": "↩"},
-    "pymdownx.highlight": {"use_pygments": False},
-    "pymdownx.superfences": {"relaxed_headers": True},  # any info string after the language
-    "pymdownx.tilde": {"subscript": False},
-    "pymdownx.escapeall": {"hardbreak": True, "nbsp": False},
-    "pymdownx.magiclink": {"hide_protocol": False, "repo_url_shortener": False},
-}
+class _Markdown(markdown.Markdown):
+    """Python-Markdown, loading the extensions that other extensions name by their module.
+
+    Python-Markdown looks a name up among the entry points of every installed package first, which
+    costs a cold start more than the extensions themselves; PyMdown Extensions registers none, so
+    its names (`pymdownx.superfences` adds `pymdownx.highlight`) come from their modules either way.
+    """
+
+    def build_extension(self, ext_name: str, configs: Mapping[str, Any]) -> markdown.Extension:
+        if ext_name.startswith("pymdownx.") and ":" not in ext_name:
+            extension: markdown.Extension = import_module(ext_name).makeExtension(**configs)
+            return extension
+        return super().build_extension(ext_name, configs)
+
+
+def _extensions() -> list[markdown.Extension]:
+    """The extensions a guide body is read with, each a fresh instance with its settings.
+
+    They are made from their classes rather than named, which Python-Markdown would look up among
+    the entry points of every installed package.
+    """
+    from markdown.extensions.footnotes import FootnoteExtension
+    from markdown.extensions.sane_lists import SaneListExtension
+    from markdown.extensions.tables import TableExtension
+    from markdown.extensions.toc import TocExtension
+    from pymdownx.betterem import BetterEmExtension
+    from pymdownx.escapeall import EscapeAllExtension
+    from pymdownx.highlight import HighlightExtension
+    from pymdownx.magiclink import MagiclinkExtension
+    from pymdownx.saneheaders import SaneHeadersExtension
+    from pymdownx.superfences import SuperFencesCodeExtension
+    from pymdownx.tasklist import TasklistExtension
+    from pymdownx.tilde import DeleteSubExtension
+
+    return [
+        TableExtension(),
+        FootnoteExtension(BACKLINK_TEXT="↩"),
+        TocExtension(permalink=False, slugify=lambda value, sep: _slug_id(value, sep)),
+        SaneListExtension(),
+        _LIST_NESTING,  # lists under a sentence, nested by 2-4 spaces (CommonMark's rule)
+        HighlightExtension(use_pygments=False),  # only to turn Pygments off: code is printed plain
+        # ``` and ~~~ fences with an info string (any after the language), inside list items too
+        SuperFencesCodeExtension(relaxed_headers=True),
+        TasklistExtension(),  # - [x] / - [ ]: drawn as boxes by _task_box
+        DeleteSubExtension(subscript=False),  # ~~strike~~ as <del>
+        MagiclinkExtension(hide_protocol=False, repo_url_shortener=False),  # bare https:// and www.
+        # emphasis next to punctuation and underscores inside words, as GitHub reads them
+        BetterEmExtension(),
+        SaneHeadersExtension(),  # `#1 priority` is text, not a heading: ATX headings need a space
+        # every punctuation mark escapable; a backslash at a line end breaks the line
+        EscapeAllExtension(hardbreak=True, nbsp=False),
+    ]
+
+
+_LIST_NESTING = ListNestingExtension()
 _ALIGN_RE = re.compile(r' style="text-align: ?(left|right|center);?"')
 _HEADING_TAG_RE = re.compile(r"<(/?)h([1-6])\b")
 _CODE_RUN = r"(?:<code>[^<]*</code>\s*){2,}"

@@ -15,11 +15,10 @@ import re
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields, replace
-from importlib import metadata
 from pathlib import Path
 from typing import Any, overload
 
-from . import timeouts
+from . import coldstart, timeouts
 from ._version import __version__
 from .errors import GuidepdfError, RenderError
 from .options import RenderOptions
@@ -141,6 +140,8 @@ class TaskResult:
 @functools.cache
 def weasyprint_version() -> str:
     """The installed WeasyPrint version, read without importing it."""
+    from importlib import metadata
+
     try:
         return metadata.version("weasyprint")
     except metadata.PackageNotFoundError:
@@ -255,6 +256,17 @@ def _builtin_digest(stamp: tuple[tuple[str, int, int], ...]) -> str:
 
 def collect_theme(options: RenderOptions) -> ThemeBundle:
     """The user's theme files as a bundle; its digest also covers the built-in theme."""
+    files, templates, styles = read_theme(options)
+    base = builtin_digest()
+    digest = hashlib.sha256(f"{base}\0{list(templates)}\0{list(styles)}\0".encode())
+    _hash_files(files, digest)
+    return ThemeBundle(digest.hexdigest(), base, files, templates, styles)
+
+
+def read_theme(options: RenderOptions) -> tuple[Files, tuple[str, ...], tuple[str, ...]]:
+    """The user's theme files (templates folders, stylesheets and what they reference) with the names
+    of its templates folders and stylesheets in the bundle; `RenderError` if one cannot be read or
+    they add up to more than `MAX_BUNDLE_BYTES`."""
     budget = [MAX_BUNDLE_BYTES]
     files: list[tuple[str, bytes]] = []
     templates = []
@@ -271,10 +283,7 @@ def collect_theme(options: RenderOptions) -> ThemeBundle:
             files += [(f"s{i}/{rel}", data) for rel, data in _css_assets(Path(style), budget)]
         except OSError as exc:
             raise RenderError(f"{style}: cannot read stylesheet: {exc.strerror or exc}") from None
-    base = builtin_digest()
-    digest = hashlib.sha256(f"{base}\0{templates}\0{styles}\0".encode())
-    _hash_files(tuple(files), digest)
-    return ThemeBundle(digest.hexdigest(), base, tuple(files), tuple(templates), tuple(styles))
+    return tuple(files), tuple(templates), tuple(styles)
 
 
 def guide_resources(path: Path, text: bytes) -> Files:
@@ -359,8 +368,23 @@ def theme_options(options: RenderOptions, theme: ThemeBundle | None) -> RenderOp
     )
 
 
+def load_pipeline(fmt: str = "pdf") -> None:
+    """Import what a render to `fmt` needs (the page pipeline, WeasyPrint, pikepdf for a PDF): in
+    guidepdf's own process, the first time, without the cycle collector walking what the imports
+    make (see `coldstart`). An import that fails here fails again where the render needs it, and
+    is reported there as it always was."""
+    with coldstart.loading(), contextlib.suppress(Exception):
+        if fmt == "pdf":
+            import pikepdf  # noqa: F401  # finishes every PDF (`conform`)
+
+        from . import brief, html_export, pdf  # noqa: F401
+
+        pdf.warm_up()
+
+
 def run_render(task: RenderTask, theme: ThemeBundle | None = None) -> TaskResult:
     """Render one guide; every project error, including a timeout, becomes a failed result."""
+    load_pipeline(task.fmt)
     from .brief import render_brief
     from .guide import parse_guide
     from .html_export import render_html
@@ -403,6 +427,7 @@ def run_render(task: RenderTask, theme: ThemeBundle | None = None) -> TaskResult
 
 def run_page(task: PageTask, theme: ThemeBundle | None = None) -> TaskResult:
     """Render a page of ready HTML with the theme; errors become a failed result."""
+    load_pipeline()
     from .pdf import page_to_pdf
     from .templating import Page
 

@@ -35,6 +35,7 @@ from .markup import Body, inline_tags, render_body
 from .money import currency_prefix, format_date, format_money, format_percent, format_range
 from .options import RenderOptions
 from .slug import slugify
+from .template_cache import builtin_code_cache
 from .themes import builtin_dir
 from .typeset import typeset
 
@@ -266,7 +267,8 @@ def _format_filter(value: Any, *args: Any, **kwargs: Any) -> str:
 @functools.lru_cache(maxsize=16)
 def environment(user_dirs: tuple[Path, ...] = ()) -> jinja2.Environment:
     """A sandboxed environment searching `user_dirs` first, then the built-ins (also as `!builtin/…`)."""
-    builtin = FolderLoader((builtin_dir("templates"),))
+    builtin_root = builtin_dir("templates")
+    builtin = FolderLoader((builtin_root,))
     loader = jinja2.ChoiceLoader(
         [
             FolderLoader(user_dirs),
@@ -285,6 +287,8 @@ def environment(user_dirs: tuple[Path, ...] = ()) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        # The built-in templates' compiled code is kept between runs; a theme's is compiled each time.
+        bytecode_cache=builtin_code_cache(builtin_root),
     )
     env.filters.update(
         money=format_money,

@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import GuidepdfError, RenderError, UsageError
 from .options import RenderOptions
 from .tasks import TaskResult, ThemeBundle
+
+if TYPE_CHECKING:  # a pool or a cluster loads them; one guide rendered in this process does not
+    from concurrent.futures import Executor, Future
 
 log = logging.getLogger(__name__)
 
@@ -48,13 +48,17 @@ def warm_worker(options: RenderOptions | None, debug: bool, parent: int) -> None
     if not debug:
         logging.getLogger("weasyprint").setLevel(logging.CRITICAL)
         logging.getLogger("fontTools").setLevel(logging.ERROR)
-    from . import pdf
+    from . import coldstart, pdf
+    from .tasks import load_pipeline
 
-    pdf.warm_up()
-    try:
-        pdf.warm_up(options)
-    except Exception:  # a broken theme is reported by the first task that uses it
-        log.debug("theme warm-up failed", exc_info=True)
+    coldstart.own_process()  # a worker of guidepdf's pool
+    with coldstart.loading():  # the theme's parsed stylesheets and fonts are kept for good, too
+        load_pipeline()
+        pdf.warm_up()
+        try:
+            pdf.warm_up(options)
+        except Exception:  # a broken theme is reported by the first task that uses it
+            log.debug("theme warm-up failed", exc_info=True)
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -152,6 +156,8 @@ class Workers:
 
     def _start_pool(self) -> Any:
         if self._pool is None:
+            import multiprocessing
+
             from pebble import ProcessPool
 
             # forkserver: each new worker is forked from a server that has already imported
@@ -234,6 +240,9 @@ class Workers:
         self, fn: TaskFn, tasks: Sequence[Any], order: list[int], finish: Callable[[int, TaskResult], None]
     ) -> None:
         """Local processes: a task past its limit (and the grace) kills only its own worker."""
+        from concurrent.futures import FIRST_COMPLETED, wait
+        from concurrent.futures import TimeoutError as FutureTimeout
+
         from pebble import ProcessExpired
 
         pool = self._start_pool()
@@ -298,6 +307,8 @@ class Workers:
     ) -> None:
         """A dask cluster: as many tasks in flight as worker threads; a task past its limit is reported
         and left behind (a worker's thread cannot be stopped)."""
+        from concurrent.futures import FIRST_COMPLETED, wait
+
         assert self.scheduler is not None
         executor = self._start_dask(self.scheduler)
         theme_arg = self._theme_arg(theme)
