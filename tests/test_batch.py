@@ -337,3 +337,21 @@ def test_a_guide_edited_after_planning_is_rendered_and_recorded_as_it_now_is(
     monkeypatch.setattr(batch, "make_task", real_make_task)
     code, err = run("render", str(guides), "-o", str(out), "--jobs", "1")
     assert code == 0 and "0 rendered, 2 skipped" in err, err  # recorded with the key of what it is now
+
+
+def test_workers_leave_no_font_folders_behind() -> None:
+    """Each worker's copies of the theme's fonts go into the pool's own temporary folder, removed
+    when the pool closes: stopped and recycled workers never clean up after themselves."""
+    options = RenderOptions(as_of=None).pinned()
+    theme = collect_theme(options)
+    tasks = []
+    for name in ("kestrel-games-product-designer.md", "lumenpay-product-manager.md"):
+        path = SEEDS / name
+        tasks.append(RenderTask(str(path), path.read_bytes(), options, "pdf", None, 60))
+    with Workers(2, options=options) as workers:
+        results = workers.run(run_render, tasks, theme)
+        scratch = Path(workers._scratch or "")
+        fonts = sorted(scratch.glob("weasyprint-*/*"))
+    assert all(r.error is None for r in results), [r.error for r in results]
+    assert fonts  # the workers' font copies were made there ...
+    assert not scratch.exists()  # ... and went with the pool

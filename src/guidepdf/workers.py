@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
+import tempfile
 import threading
 import time
 from collections import deque
@@ -42,8 +44,15 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def warm_worker(options: RenderOptions | None, debug: bool, parent: int) -> None:
-    """Start-up of each worker process: import WeasyPrint and parse the theme once, not per guide."""
+def warm_worker(options: RenderOptions | None, debug: bool, parent: int, scratch: str | None = None) -> None:
+    """Start-up of each worker process: import WeasyPrint and parse the theme once, not per guide.
+
+    The worker's temporary files (WeasyPrint's copies of the theme's fonts among them) go into the
+    pool's `scratch` folder, which the pool removes when it closes: a worker is stopped or recycled
+    without running its own clean-up, and each would otherwise leave its font folder behind.
+    """
+    if scratch is not None:
+        tempfile.tempdir = scratch
     _exit_with_parent(parent)
     if not debug:
         logging.getLogger("weasyprint").setLevel(logging.CRITICAL)
@@ -123,6 +132,7 @@ class Workers:
         self.limit_option = limit_option
         self.inline = inline and scheduler is None
         self._pool: Any = None
+        self._scratch: str | None = None  # the pool's temporary folder (see `warm_worker`)
         self._executor: Executor | None = None
         self._client: Any = None
         self._theme_futures: dict[str, Any] = {}
@@ -145,6 +155,9 @@ class Workers:
             self._pool.stop()
             self._pool.join()
             self._pool = None
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
         if self._executor is not None:
             self._executor.shutdown(wait=False)
             self._executor = None
@@ -164,11 +177,12 @@ class Workers:
             # WeasyPrint, so replacing a worker (recycled, or killed when stuck) costs milliseconds.
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(["guidepdf.tasks", "guidepdf.pdf", "weasyprint"])
+            self._scratch = tempfile.mkdtemp(prefix="guidepdf-pool-")
             self._pool = ProcessPool(
                 max_workers=self.jobs,
                 max_tasks=self.recycle,
                 initializer=warm_worker,
-                initargs=(self.options, self.debug, os.getpid()),
+                initargs=(self.options, self.debug, os.getpid(), self._scratch),
                 context=context,
             )
         return self._pool
