@@ -309,8 +309,13 @@ def page_to_pdf(page: Page, *, attachments: Iterable[AttachmentSpec] = (), **wri
             if "finisher" not in extra:
                 extra["finisher"] = _mark_relationships(specs)
         written = pdf_options(options)
-        pdf = document.write_pdf(pdf_identifier=identifier, **{**written, **extra})
-        pdf = finish_pdf(pdf, written["pdf_variant"])  # what WeasyPrint leaves that validators reject
+        # The identifier goes in as the file ID's first half when the file is finished: given to
+        # WeasyPrint, it would have every object written (and every stream compressed) a second
+        # time to hash a second half, which the finishing save replaces anyway.
+        identifier = extra.pop("pdf_identifier", identifier)
+        pdf = document.write_pdf(**{**written, **extra})
+        # what WeasyPrint leaves that validators reject
+        pdf = finish_pdf(pdf, written["pdf_variant"], identifier=identifier)
     except RenderError:
         raise
     except Exception as exc:  # WeasyPrint raises many kinds; one line is what a user needs
