@@ -182,3 +182,27 @@ def test_long_table_repeats_its_header_and_keeps_rows_whole(tmp_path: Path) -> N
             # a row's two lines never land on different pages
             for i in range(70):
                 assert (f"Row {i} first line" in text) == (f"second line of row {i} end" in text), i
+
+
+def test_the_html_parser_finds_its_run_patterns_again(reference_pdf: Path) -> None:
+    """tinyhtml5 files its patterns under the wrong key; guidepdf's table makes the same patterns."""
+    import re
+
+    import tinyhtml5
+    from tinyhtml5 import inputstream
+
+    keys = list(inputstream.characters_until_regex)
+    assert keys and not any(isinstance(characters, re.Pattern) for characters, _ in keys)
+    page = (Path(__file__).parent / "golden" / "reference.html").read_text()
+    page += "<p title=\"a &amp; b\" data-x='1'>x&lt;y <!-- note --> z</p>"
+
+    def tree(table: dict) -> str:
+        inputstream.characters_until_regex = table
+        root = tinyhtml5.parse(page, namespace_html_elements=False)
+        return "".join(f"{el.tag}{sorted(el.attrib.items())}{el.text}{el.tail}" for el in root.iter())
+
+    ours = inputstream.characters_until_regex
+    try:
+        assert tree(type(ours)()) == tree({})
+    finally:
+        inputstream.characters_until_regex = ours

@@ -261,6 +261,7 @@ def _theme_key(options: RenderOptions) -> tuple[Any, ...]:
 def _weasyprint() -> Any:
     weasyprint = import_weasyprint()
     _steady_fonttools_fallback()
+    _steady_html_scanner()
     return weasyprint
 
 
@@ -270,6 +271,33 @@ def _steady_fonttools_fallback() -> None:
     from weasyprint.pdf import fonts
 
     fonts.Font._fonttools_subset = fonttools_subset
+
+
+@functools.cache
+def _steady_html_scanner() -> None:
+    """The HTML parser's patterns for runs of characters, each made once per process.
+
+    tinyhtml5 (2.1) means to keep each pattern under the characters it stops at, but files it under
+    the pattern itself, so it never finds one again and spells out a new pattern for each run of
+    text, attribute name and value: two fifths of parsing a brief's page. A table that makes its
+    missing entries the same way makes the first lookup find them.
+    """
+    from tinyhtml5 import inputstream
+
+    if isinstance(inputstream.characters_until_regex, _RunPatterns):
+        return
+    inputstream.characters_until_regex = _RunPatterns()
+
+
+class _RunPatterns(dict[tuple[Any, bool], "re.Pattern[str]"]):
+    """Patterns matching a run of characters up to any of `characters` (`opposite`: of them only),
+    made as tinyhtml5's `HTMLUnicodeInputStream.chars_until` makes them."""
+
+    def __missing__(self, key: tuple[Any, bool]) -> re.Pattern[str]:
+        characters, opposite = key
+        escaped = "".join(f"\\x{ord(character):02x}" for character in characters)
+        pattern = self[key] = re.compile(f"[{escaped}]+" if opposite else f"[^{escaped}]+")
+        return pattern
 
 
 def warm_up(options: RenderOptions | None = None) -> None:
