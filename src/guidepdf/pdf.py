@@ -363,6 +363,26 @@ def _mark_relationships(specs: Iterable[AttachmentSpec]) -> Any:
     return finish
 
 
+def _left_for_qpdf(finisher: Any) -> Any:
+    """A `write_pdf` finisher running `finisher` (if any), then leaving the streams uncompressed.
+
+    WeasyPrint compresses every stream at Flate's slowest level, 9 (a tenth of writing a brief);
+    the file is written again by qpdf when it is finished (`conform.finish_pdf`), which compresses
+    each stream left uncompressed at the usual level, 6, in a few bytes more a brief.
+    """
+
+    def finish(document: Any, pdf: Any) -> None:
+        import pydyf
+
+        if finisher is not None:
+            finisher(document, pdf)
+        for obj in pdf.objects:
+            if isinstance(obj, pydyf.Stream):
+                obj.compress = False
+
+    return finish
+
+
 def _sort_embedded_files(pdf: Any) -> None:
     """Sort the EmbeddedFiles name tree by name, as PDF requires: readers look names up by bisection."""
     names = pdf.catalog.get("Names", {}).get("EmbeddedFiles")
@@ -425,6 +445,7 @@ def _page_to_pdf(page: Page, specs: tuple[AttachmentSpec, ...], write_options: d
             extra["attachments"] = [*make_attachments(specs, files), *extra.get("attachments", ())]
             if "finisher" not in extra:
                 extra["finisher"] = _mark_relationships(specs)
+        extra["finisher"] = _left_for_qpdf(extra.get("finisher"))
         written = pdf_options(options)
         # The identifier goes in as the file ID's first half when the file is finished: given to
         # WeasyPrint, it would have every object written (and every stream compressed) a second
