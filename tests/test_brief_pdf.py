@@ -206,3 +206,32 @@ def test_the_html_parser_finds_its_run_patterns_again(reference_pdf: Path) -> No
         assert tree(type(ours)()) == tree({})
     finally:
         inputstream.characters_until_regex = ours
+
+
+def test_every_stream_but_the_metadata_is_compressed(reference_pdf: Path) -> None:
+    """WeasyPrint leaves them plain and qpdf compresses them when the file is finished."""
+    import pikepdf
+
+    with pikepdf.open(reference_pdf) as pdf:
+        plain = [
+            (obj.objgen, str(obj.get("/Type")))
+            for obj in pdf.objects
+            if isinstance(obj, pikepdf.Stream) and "/Filter" not in obj and obj.get("/Type") != "/Metadata"
+        ]
+        streams = sum(isinstance(obj, pikepdf.Stream) for obj in pdf.objects)
+    assert streams > 10 and plain == []
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_a_render_leaves_the_garbage_collector_as_it_found_it(reference_guide: Path, enabled: bool) -> None:
+    import gc
+
+    was = gc.isenabled()
+    try:
+        if not enabled:
+            gc.disable()
+        render_pdf(load_guide(reference_guide), RenderOptions(as_of=AS_OF))
+        assert gc.isenabled() is enabled
+    finally:
+        if was:
+            gc.enable()
