@@ -235,3 +235,35 @@ def test_a_render_leaves_the_garbage_collector_as_it_found_it(reference_guide: P
     finally:
         if was:
             gc.enable()
+
+
+def test_white_space_between_blocks_goes_but_not_inside_pre_or_between_words() -> None:
+    from guidepdf.pdf import tight_blocks
+
+    html = (
+        '<div class="body">\n<p>a <b>b</b>\n<i>c</i></p>\n<pre><code>x\n</code>\n</pre>\n'
+        "<ul>\n<li>\n<p>d</p>\n</li>\n</ul>\n<table>\n<tr>\n<td> e </td>\n</tr>\n</table>\n</div>"
+    )
+    assert tight_blocks(html) == (
+        '<div class="body"><p>a <b>b</b>\n<i>c</i></p>\n<pre><code>x\n</code>\n</pre>\n'
+        "<ul><li><p>d</p></li></ul><table><tr><td> e </td></tr></table></div>"
+    )
+
+
+def test_a_style_of_ones_own_keeps_the_white_space_between_blocks(tmp_path: Path) -> None:
+    """A theme's stylesheet may show it (`white-space: pre-line`): then the items stand further apart."""
+    import re
+
+    guide = tmp_path / "g.md"
+    guide.write_text("# Lines\n\n- one\n- two\n", encoding="utf-8")
+
+    def gap(css: str) -> float:
+        style = tmp_path / "own.css"
+        style.write_text(css, encoding="utf-8")
+        pdf = tmp_path / "g.pdf"
+        pdf.write_bytes(render_pdf(load_guide(guide), RenderOptions(as_of=AS_OF, styles=(style,))))
+        xml = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True).stdout
+        top = {word: float(y) for y, word in re.findall(r'yMin="([\d.]+)"[^>]*>(one|two)<', xml)}
+        return top["two"] - top["one"]
+
+    assert gap(".body ul { white-space: pre-line; }\n") > gap(".body ul { color: inherit; }\n") + 5

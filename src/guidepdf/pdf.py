@@ -213,6 +213,31 @@ def _may_make_notes(sheet: Any) -> bool:
     return False
 
 
+#: Elements the built-in theme lays out as blocks (or table parts, or never shows): white space
+#: between two of their tags is collapsed away whatever it holds, so it need not be parsed, styled
+#: and boxed first.
+_BLOCKS = (
+    "html|head|body|article|section|header|footer|aside|nav|main|div|p|h[1-6]|ul|ol|li|dl|dt|dd|hr"
+    "|table|caption|colgroup|col|thead|tbody|tfoot|tr|th|td|blockquote|figure|figcaption|meta|title|link"
+)
+_BETWEEN_BLOCKS_RE = re.compile(rf"(</?(?:{_BLOCKS})\b[^>]*>)\s+(?=</?(?:{_BLOCKS})\b)", re.IGNORECASE)
+#: Where white space may be shown as it is written, or is not HTML's to judge.
+_AS_WRITTEN_RE = re.compile(r"(<(pre|svg|textarea|script|style)\b.*?</\2\s*>)", re.IGNORECASE | re.DOTALL)
+
+
+def tight_blocks(html: str) -> str:
+    """`html` without the white space between block-level tags, outside `pre` (and SVG and the like).
+
+    Only for the built-in theme as shipped: a theme's own stylesheet could make white space between
+    blocks show (`white-space: pre-line` on a container), and its templates are its own.
+    """
+    parts = _AS_WRITTEN_RE.split(html)
+    # split() gives text, then each match's two groups (the whole element and its name), in turn
+    for i in range(0, len(parts), 3):
+        parts[i] = _BETWEEN_BLOCKS_RE.sub(r"\1", parts[i])
+    return "".join(part for i, part in enumerate(parts) if i % 3 != 2)
+
+
 #: Markup that brings its own styles: a style element, a linked stylesheet or a style attribute.
 _OWN_STYLES_RE = re.compile(r"<(?:style|link)\b|\bstyle\s*=", re.IGNORECASE)
 
@@ -432,7 +457,8 @@ def _page_to_pdf(page: Page, specs: tuple[AttachmentSpec, ...], write_options: d
     files = page_fetcher(page, images=False)  # attachments: embedded byte for byte, never decoded
     try:
         html_class = _html_class(notes or bool(_OWN_STYLES_RE.search(page.html)))
-        html = html_class(string=page.html, base_url=GUIDE_BASE_URL, url_fetcher=fetcher)
+        text = page.html if options.templates or options.styles else tight_blocks(page.html)
+        html = html_class(string=text, base_url=GUIDE_BASE_URL, url_fetcher=fetcher)
         document = html.render(font_config=fonts, stylesheets=sheets)
         if options.max_pages and len(document.pages) > options.max_pages:
             raise RenderError(
