@@ -182,3 +182,88 @@ def test_long_table_repeats_its_header_and_keeps_rows_whole(tmp_path: Path) -> N
             # a row's two lines never land on different pages
             for i in range(70):
                 assert (f"Row {i} first line" in text) == (f"second line of row {i} end" in text), i
+
+
+def test_the_html_parser_finds_its_run_patterns_again(reference_pdf: Path) -> None:
+    """tinyhtml5 files its patterns under the wrong key; guidepdf's table makes the same patterns."""
+    import re
+
+    import tinyhtml5
+    from tinyhtml5 import inputstream
+
+    keys = list(inputstream.characters_until_regex)
+    assert keys and not any(isinstance(characters, re.Pattern) for characters, _ in keys)
+    page = (Path(__file__).parent / "golden" / "reference.html").read_text()
+    page += "<p title=\"a &amp; b\" data-x='1'>x&lt;y <!-- note --> z</p>"
+
+    def tree(table: dict) -> str:
+        inputstream.characters_until_regex = table
+        root = tinyhtml5.parse(page, namespace_html_elements=False)
+        return "".join(f"{el.tag}{sorted(el.attrib.items())}{el.text}{el.tail}" for el in root.iter())
+
+    ours = inputstream.characters_until_regex
+    try:
+        assert tree(type(ours)()) == tree({})
+    finally:
+        inputstream.characters_until_regex = ours
+
+
+def test_every_stream_but_the_metadata_is_compressed(reference_pdf: Path) -> None:
+    """WeasyPrint leaves them plain and qpdf compresses them when the file is finished."""
+    import pikepdf
+
+    with pikepdf.open(reference_pdf) as pdf:
+        plain = [
+            (obj.objgen, str(obj.get("/Type")))
+            for obj in pdf.objects
+            if isinstance(obj, pikepdf.Stream) and "/Filter" not in obj and obj.get("/Type") != "/Metadata"
+        ]
+        streams = sum(isinstance(obj, pikepdf.Stream) for obj in pdf.objects)
+    assert streams > 10 and plain == []
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_a_render_leaves_the_garbage_collector_as_it_found_it(reference_guide: Path, enabled: bool) -> None:
+    import gc
+
+    was = gc.isenabled()
+    try:
+        if not enabled:
+            gc.disable()
+        render_pdf(load_guide(reference_guide), RenderOptions(as_of=AS_OF))
+        assert gc.isenabled() is enabled
+    finally:
+        if was:
+            gc.enable()
+
+
+def test_white_space_between_blocks_goes_but_not_inside_pre_or_between_words() -> None:
+    from guidepdf.pdf import tight_blocks
+
+    html = (
+        '<div class="body">\n<p>a <b>b</b>\n<i>c</i></p>\n<pre><code>x\n</code>\n</pre>\n'
+        "<ul>\n<li>\n<p>d</p>\n</li>\n</ul>\n<table>\n<tr>\n<td> e </td>\n</tr>\n</table>\n</div>"
+    )
+    assert tight_blocks(html) == (
+        '<div class="body"><p>a <b>b</b>\n<i>c</i></p>\n<pre><code>x\n</code>\n</pre>\n'
+        "<ul><li><p>d</p></li></ul><table><tr><td> e </td></tr></table></div>"
+    )
+
+
+def test_a_style_of_ones_own_keeps_the_white_space_between_blocks(tmp_path: Path) -> None:
+    """A theme's stylesheet may show it (`white-space: pre-line`): then the items stand further apart."""
+    import re
+
+    guide = tmp_path / "g.md"
+    guide.write_text("# Lines\n\n- one\n- two\n", encoding="utf-8")
+
+    def gap(css: str) -> float:
+        style = tmp_path / "own.css"
+        style.write_text(css, encoding="utf-8")
+        pdf = tmp_path / "g.pdf"
+        pdf.write_bytes(render_pdf(load_guide(guide), RenderOptions(as_of=AS_OF, styles=(style,))))
+        xml = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True).stdout
+        top = {word: float(y) for y, word in re.findall(r'yMin="([\d.]+)"[^>]*>(one|two)<', xml)}
+        return top["two"] - top["one"]
+
+    assert gap(".body ul { white-space: pre-line; }\n") > gap(".body ul { color: inherit; }\n") + 5

@@ -91,3 +91,29 @@ def test_a_broken_theme_template_is_one_line_not_a_traceback(tmp_path: Path, the
     assert code == 1
     assert "Traceback" not in output
     assert any(ln.startswith("error: ") and "brief.html.j2" in ln for ln in output.splitlines())
+
+
+@pytest.mark.parametrize(
+    "css",
+    [
+        ".body blockquote { float: footnote; }\n",
+        ":root { --aside: footnote; } .body blockquote { float: var(--aside); }\n",
+    ],
+)
+def test_a_style_can_make_footnotes(tmp_path: Path, css: str) -> None:
+    style = tmp_path / "notes.css"
+    style.write_text(css)
+    code, output, out = render(tmp_path, "--style", str(style))
+    assert code == 0, output
+    text = " ".join(pdftotext(out).split())
+    assert "1. Negotiate Up Strategy:" in text  # the browser's footnote marker, before the note's text
+
+
+def test_a_template_can_make_footnotes_in_its_own_style(tmp_path: Path, theme: Path) -> None:
+    (theme / "brief.html.j2").write_text(
+        '{% extends "!builtin/brief.html.j2" %}\n'
+        "{% block head %}<style>.body blockquote { float: footnote; }</style>{% endblock %}\n"
+    )
+    code, output, out = render(tmp_path, "--templates", str(theme))
+    assert code == 0, output
+    assert "1. Negotiate Up Strategy:" in " ".join(pdftotext(out).split())

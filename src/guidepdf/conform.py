@@ -23,11 +23,17 @@ _MARKED_RE = re.compile(rb"^/([^\s/<>\[\]()]+)\n<</MCID (\d+)>>\nBDC$", re.M)
 PAD_TRIES = 12
 
 
-def finish_pdf(data: bytes, variant: str | None) -> bytes:
-    """`data` with the structure mended and, for `pdf/a-3b`, the PDF/A stream rules applied."""
+def finish_pdf(data: bytes, variant: str | None, *, identifier: bytes | None = None) -> bytes:
+    """`data` with the structure mended and, for `pdf/a-3b`, the PDF/A stream rules applied.
+
+    With `identifier`, it is the first half of the file ID (the second is a hash of the content).
+    """
     import pikepdf
 
     with pikepdf.Pdf.open(io.BytesIO(data)) as pdf:
+        if identifier:
+            # qpdf keeps the first half of an ID it finds and makes the second from what it writes.
+            pdf.trailer.ID = pikepdf.Array([pikepdf.String(identifier), pikepdf.String(identifier)])
         mend_structure(pdf)
         plain_metadata(pdf)
         if variant == "pdf/a-3b":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import import_module
@@ -117,6 +118,20 @@ CLEAN_CONTENT_TAGS = frozenset(
 )
 
 
+_LOCAL = threading.local()
+
+
+def _converter() -> markdown.Markdown:
+    """This thread's converter, reset for another body: making a new one (its extensions, its
+    processors' patterns) costs a short body's conversion again, and leaves a cycle to collect."""
+    md: markdown.Markdown | None = getattr(_LOCAL, "converter", None)
+    if md is None:
+        md = _LOCAL.converter = markdown_converter()
+    else:
+        md.reset()
+    return md
+
+
 def markdown_converter() -> markdown.Markdown:
     """A fresh Python-Markdown converter with the extensions a guide body is read with."""
     return _Markdown(extensions=_extensions())
@@ -215,12 +230,16 @@ def render_body(
     is dropped, since the brief prints its own title block; so is a line of `backticked` tags
     that repeats `drop_tags` (the front matter's tags, which the title block shows as pills).
     """
-    md = markdown_converter()
+    md = _converter()
     try:
         raw = md.convert(text)
     except RecursionError:
+        _LOCAL.converter = None  # not reset for the next body: it failed halfway through this one
         # Python-Markdown recurses once per nesting level (lists, quotes): a few hundred levels is enough.
         raise RenderError("the Markdown body nests too deeply to convert") from None
+    except BaseException:
+        _LOCAL.converter = None
+        raise
     raw = _drop_leading_title(raw, drop_title)
     raw = _shift_headings(raw, top_level)
     raw = _ALIGN_RE.sub(r' class="align-\1"', raw)

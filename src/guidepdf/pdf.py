@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import functools
+import gc
 import hashlib
 import io
 import logging
 import mimetypes
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -162,8 +165,9 @@ def page_fetcher(page: Page, *, images: bool = True) -> Any:
 
 
 @functools.lru_cache(maxsize=8)
-def _theme(key: tuple[Any, ...], options: RenderOptions) -> tuple[Any, list[Any]]:
-    """Parsed stylesheets and their fonts, kept for the life of a (warm) process."""
+def _theme(key: tuple[Any, ...], options: RenderOptions) -> tuple[Any, list[Any], bool]:
+    """Parsed stylesheets, their fonts and whether they may make notes (`_may_make_notes`), kept for
+    the life of a (warm) process."""
     weasyprint = _weasyprint()
     from weasyprint.text.fonts import FontConfiguration
 
@@ -176,7 +180,92 @@ def _theme(key: tuple[Any, ...], options: RenderOptions) -> tuple[Any, list[Any]
         except OSError as exc:
             raise RenderError(f"{path}: cannot read stylesheet: {exc.strerror or exc}") from None
     sheets.append(weasyprint.CSS(string=page_size_css(options.page_size), font_config=fonts))
-    return fonts, sheets
+    return fonts, sheets, any(_may_make_notes(sheet) for sheet in sheets)
+
+
+#: What a style rule can set `float` to without making a footnote (or `position` to, besides
+#: `running()`, without making a note); `inherit` and the like only pass on such a value.
+_PLAIN_FLOATS = frozenset({"left", "right", "inline-start", "inline-end", "none"})
+_WIDE = frozenset({"inherit", "initial", "unset", "revert", "revert-layer"})
+
+
+def _may_make_notes(sheet: Any) -> bool:
+    """Whether a parsed stylesheet may make an element a footnote or a note (`float: footnote`,
+    `position: note()`, or either through a `var()` only known when the element's style is computed)."""
+    matcher = sheet.matcher
+    groups = [
+        *matcher.id_selectors.values(),
+        *matcher.class_selectors.values(),
+        *matcher.lower_local_name_selectors.values(),
+        *matcher.namespace_selectors.values(),
+        matcher.lang_attr_selectors,
+        matcher.other_selectors,
+    ]
+    for group in groups:
+        for *_, (declarations, _layer) in group:
+            for name, value, _important in declarations:
+                if name == "float" and not (isinstance(value, str) and value in _PLAIN_FLOATS | _WIDE):
+                    return True
+                if name == "position" and not (
+                    isinstance(value, str) or (isinstance(value, tuple) and value[:1] == ("running()",))
+                ):
+                    return True
+    return False
+
+
+#: Elements the built-in theme lays out as blocks (or table parts, or never shows): white space
+#: between two of their tags is collapsed away whatever it holds, so it need not be parsed, styled
+#: and boxed first.
+_BLOCKS = (
+    "html|head|body|article|section|header|footer|aside|nav|main|div|p|h[1-6]|ul|ol|li|dl|dt|dd|hr"
+    "|table|caption|colgroup|col|thead|tbody|tfoot|tr|th|td|blockquote|figure|figcaption|meta|title|link"
+)
+_BETWEEN_BLOCKS_RE = re.compile(rf"(</?(?:{_BLOCKS})\b[^>]*>)\s+(?=</?(?:{_BLOCKS})\b)", re.IGNORECASE)
+#: Where white space may be shown as it is written, or is not HTML's to judge.
+_AS_WRITTEN_RE = re.compile(r"(<(pre|svg|textarea|script|style)\b.*?</\2\s*>)", re.IGNORECASE | re.DOTALL)
+
+
+def tight_blocks(html: str) -> str:
+    """`html` without the white space between block-level tags, outside `pre` (and SVG and the like).
+
+    Only for the built-in theme as shipped: a theme's own stylesheet could make white space between
+    blocks show (`white-space: pre-line` on a container), and its templates are its own.
+    """
+    parts = _AS_WRITTEN_RE.split(html)
+    # split() gives text, then each match's two groups (the whole element and its name), in turn
+    for i in range(0, len(parts), 3):
+        parts[i] = _BETWEEN_BLOCKS_RE.sub(r"\1", parts[i])
+    return "".join(part for i, part in enumerate(parts) if i % 3 != 2)
+
+
+#: Markup that brings its own styles: a style element, a linked stylesheet or a style attribute.
+_OWN_STYLES_RE = re.compile(r"<(?:style|link)\b|\bstyle\s*=", re.IGNORECASE)
+
+
+@functools.cache
+def _html_class(notes: bool) -> type:
+    """`weasyprint.HTML`, or (`notes` false) one whose user-agent stylesheet has no rules for the
+    pseudo-elements of footnotes and notes.
+
+    Those rules select every element, so each element of a page would get five more computed styles
+    (a third of the time spent on styles) that only footnotes and notes use. They are left out only
+    when neither the theme nor the page can make one (`_may_make_notes`, `_OWN_STYLES_RE`).
+    """
+    weasyprint = _weasyprint()
+    if notes:
+        return weasyprint.HTML
+    from weasyprint.css.counters import CounterStyle
+    from weasyprint.html import UA, UA_STYLESHEET
+
+    text = re.sub(r"^::(?:footnote|note)-[a-z]+ \{[^}]*\}\n", "", UA, flags=re.MULTILINE)
+    without_notes = weasyprint.CSS(string=text, counter_style=CounterStyle())
+
+    class PlainHTML(weasyprint.HTML):  # type: ignore[name-defined]
+        def _ua_stylesheets(self, forms: bool = False) -> list[Any]:
+            sheets = super()._ua_stylesheets(forms)
+            return [without_notes if sheet is UA_STYLESHEET else sheet for sheet in sheets]
+
+    return PlainHTML
 
 
 # Fonts must be released while WeasyPrint's libraries are still loaded, not during interpreter teardown.
@@ -197,6 +286,7 @@ def _theme_key(options: RenderOptions) -> tuple[Any, ...]:
 def _weasyprint() -> Any:
     weasyprint = import_weasyprint()
     _steady_fonttools_fallback()
+    _steady_html_scanner()
     return weasyprint
 
 
@@ -206,6 +296,33 @@ def _steady_fonttools_fallback() -> None:
     from weasyprint.pdf import fonts
 
     fonts.Font._fonttools_subset = fonttools_subset
+
+
+@functools.cache
+def _steady_html_scanner() -> None:
+    """The HTML parser's patterns for runs of characters, each made once per process.
+
+    tinyhtml5 (2.1) means to keep each pattern under the characters it stops at, but files it under
+    the pattern itself, so it never finds one again and spells out a new pattern for each run of
+    text, attribute name and value: two fifths of parsing a brief's page. A table that makes its
+    missing entries the same way makes the first lookup find them.
+    """
+    from tinyhtml5 import inputstream
+
+    if isinstance(inputstream.characters_until_regex, _RunPatterns):
+        return
+    inputstream.characters_until_regex = _RunPatterns()
+
+
+class _RunPatterns(dict[tuple[Any, bool], "re.Pattern[str]"]):
+    """Patterns matching a run of characters up to any of `characters` (`opposite`: of them only),
+    made as tinyhtml5's `HTMLUnicodeInputStream.chars_until` makes them."""
+
+    def __missing__(self, key: tuple[Any, bool]) -> re.Pattern[str]:
+        characters, opposite = key
+        escaped = "".join(f"\\x{ord(character):02x}" for character in characters)
+        pattern = self[key] = re.compile(f"[{escaped}]+" if opposite else f"[^{escaped}]+")
+        return pattern
 
 
 def warm_up(options: RenderOptions | None = None) -> None:
@@ -271,6 +388,26 @@ def _mark_relationships(specs: Iterable[AttachmentSpec]) -> Any:
     return finish
 
 
+def _left_for_qpdf(finisher: Any) -> Any:
+    """A `write_pdf` finisher running `finisher` (if any), then leaving the streams uncompressed.
+
+    WeasyPrint compresses every stream at Flate's slowest level, 9 (a tenth of writing a brief);
+    the file is written again by qpdf when it is finished (`conform.finish_pdf`), which compresses
+    each stream left uncompressed at the usual level, 6, in a few bytes more a brief.
+    """
+
+    def finish(document: Any, pdf: Any) -> None:
+        import pydyf
+
+        if finisher is not None:
+            finisher(document, pdf)
+        for obj in pdf.objects:
+            if isinstance(obj, pydyf.Stream):
+                obj.compress = False
+
+    return finish
+
+
 def _sort_embedded_files(pdf: Any) -> None:
     """Sort the EmbeddedFiles name tree by name, as PDF requires: readers look names up by bisection."""
     names = pdf.catalog.get("Names", {}).get("EmbeddedFiles")
@@ -283,19 +420,45 @@ def _sort_embedded_files(pdf: Any) -> None:
     tree["Names"] = type(tree["Names"])(item for pair in pairs for item in pair)
 
 
+@contextlib.contextmanager
+def _collection_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector held off while a page is laid out and written.
+
+    A brief makes a few hundred thousand objects; left on, the collector walks the live ones (the
+    layout, WeasyPrint's caches, the process's modules) some forty times a brief, now and then all
+    of them, for about a fifth of a warm render. Held off, what the brief leaves in cycles (about
+    twenty thousand objects) is collected in one pass when it is done. A program that turned the
+    collector off itself keeps it off.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.collect(0)
+
+
 def page_to_pdf(page: Page, *, attachments: Iterable[AttachmentSpec] = (), **write_options: Any) -> Rendered:
     """Lay out and write one page of HTML; deterministic for the same HTML, theme and options.
 
     `attachments` are embedded as files, read through the page's sandbox fetcher.
     """
-    weasyprint = _weasyprint()
+    with _collection_paused():
+        return _page_to_pdf(page, tuple(attachments), write_options)
+
+
+def _page_to_pdf(page: Page, specs: tuple[AttachmentSpec, ...], write_options: dict[str, Any]) -> Rendered:
     options = page.options
-    fonts, sheets = _theme(_theme_key(options), replace(options, as_of=None))
+    fonts, sheets, notes = _theme(_theme_key(options), replace(options, as_of=None))
     fetcher = page_fetcher(page)
     files = page_fetcher(page, images=False)  # attachments: embedded byte for byte, never decoded
-    specs = tuple(attachments)
     try:
-        html = weasyprint.HTML(string=page.html, base_url=GUIDE_BASE_URL, url_fetcher=fetcher)
+        html_class = _html_class(notes or bool(_OWN_STYLES_RE.search(page.html)))
+        text = page.html if options.templates or options.styles else tight_blocks(page.html)
+        html = html_class(string=text, base_url=GUIDE_BASE_URL, url_fetcher=fetcher)
         document = html.render(font_config=fonts, stylesheets=sheets)
         if options.max_pages and len(document.pages) > options.max_pages:
             raise RenderError(
@@ -308,9 +471,15 @@ def page_to_pdf(page: Page, *, attachments: Iterable[AttachmentSpec] = (), **wri
             extra["attachments"] = [*make_attachments(specs, files), *extra.get("attachments", ())]
             if "finisher" not in extra:
                 extra["finisher"] = _mark_relationships(specs)
+        extra["finisher"] = _left_for_qpdf(extra.get("finisher"))
         written = pdf_options(options)
-        pdf = document.write_pdf(pdf_identifier=identifier, **{**written, **extra})
-        pdf = finish_pdf(pdf, written["pdf_variant"])  # what WeasyPrint leaves that validators reject
+        # The identifier goes in as the file ID's first half when the file is finished: given to
+        # WeasyPrint, it would have every object written (and every stream compressed) a second
+        # time to hash a second half, which the finishing save replaces anyway.
+        identifier = extra.pop("pdf_identifier", identifier)
+        pdf = document.write_pdf(**{**written, **extra})
+        # what WeasyPrint leaves that validators reject
+        pdf = finish_pdf(pdf, written["pdf_variant"], identifier=identifier)
     except RenderError:
         raise
     except Exception as exc:  # WeasyPrint raises many kinds; one line is what a user needs

@@ -78,8 +78,18 @@ _ROW = re.compile(r"<tr>(.*?)</tr>", re.S)
 _CELL = re.compile(r"<(t[hd])([^>]*)>(.*?)</\1>", re.S)
 _TEXT = re.compile(r"<[^>]*>")
 _NUMERIC = re.compile(rf"^(?:~|≈|up to |from )?{_AMOUNT}(?:\s*[–-]\s*{_AMOUNT})?(?:\s*\(.*\))?$")
+#: A cell holding nothing but one unbreakable unit (a range, see `_range`).
+_WHOLE_NOWRAP = re.compile(r'<span class="nowrap">([^<]*)</span>')
+_CLASS = re.compile(r'\bclass="([^"]*)"')
 #: Tables with at most this many body rows are kept on one page.
 SHORT_ROWS = 5
+
+
+def _with_class(attrs: str, name: str) -> str:
+    """A tag's attributes with `name` added to its class."""
+    if _CLASS.search(attrs):
+        return _CLASS.sub(lambda m: f'class="{m.group(1)} {name}"', attrs, count=1)
+    return f'{attrs} class="{name}"'
 
 
 def _is_numeric(cell: str) -> bool:
@@ -122,6 +132,9 @@ def _mark_tables(html: str) -> str:
                 tag, attrs, inner = cell.group(1), cell.group(2), cell.group(3)
                 if col in numeric and "class=" not in attrs:
                     attrs += ' class="num"'
+                whole = _WHOLE_NOWRAP.fullmatch(inner)
+                if whole:  # the cell itself kept on one line: the same line, one box fewer to lay out
+                    attrs, inner = _with_class(attrs, "nowrap"), whole.group(1)
                 return f"<{tag}{attrs}>{inner}</{tag}>"
 
             return "<tr>" + _CELL.sub(one, row) + "</tr>"
