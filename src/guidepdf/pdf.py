@@ -456,8 +456,11 @@ def _page_to_pdf(page: Page, specs: tuple[AttachmentSpec, ...], write_options: d
     fetcher = page_fetcher(page)
     files = page_fetcher(page, images=False)  # attachments: embedded byte for byte, never decoded
     try:
-        html_class = _html_class(notes or bool(_OWN_STYLES_RE.search(page.html)))
-        text = page.html if options.templates or options.styles else tight_blocks(page.html)
+        own_styles = bool(_OWN_STYLES_RE.search(page.html))
+        html_class = _html_class(notes or own_styles)
+        # Styles of the page's own (or a theme's) could make white space between blocks show.
+        as_shipped = not (options.templates or options.styles or own_styles)
+        text = tight_blocks(page.html) if as_shipped else page.html
         html = html_class(string=text, base_url=GUIDE_BASE_URL, url_fetcher=fetcher)
         document = html.render(font_config=fonts, stylesheets=sheets)
         if options.max_pages and len(document.pages) > options.max_pages:
