@@ -24,8 +24,9 @@ def _umask() -> int:
 FILE_MODE = 0o666 & ~_umask()
 
 
-def atomic_write(path: Path | str, data: bytes | str) -> Path:
-    """Write `data` to `path` so that `path` is either absent/old or complete, never partial."""
+def atomic_write(path: Path | str, data: bytes | str, *, mode: int | None = None) -> Path:
+    """Write `data` to `path` so that `path` is either absent/old or complete, never partial; the
+    file gets `mode` (default: as the umask allows)."""
     path = Path(path)
     if path.is_dir():
         raise OutputError(path, "it is a folder, not a file", errno.EISDIR)
@@ -41,7 +42,7 @@ def atomic_write(path: Path | str, data: bytes | str) -> Path:
     # (which JSON reads back as the same name) rather than fail the whole write.
     payload = data.encode("utf-8", "backslashreplace") if isinstance(data, str) else data
     try:
-        _write(path, payload)
+        _write(path, payload, FILE_MODE if mode is None else mode)
     except OSError as exc:  # disk full, quota, read-only: one line naming the file, nothing left behind
         raise OutputError(path, exc.strerror or str(exc), exc.errno or 0) from None
     return path
@@ -55,11 +56,11 @@ def _file_in_the_way(folder: Path) -> Path:
     return folder
 
 
-def _write(path: Path, payload: bytes) -> None:
+def _write(path: Path, payload: bytes, mode: int) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), FILE_MODE)
+            os.fchmod(handle.fileno(), mode)
             handle.write(payload)
             handle.flush()
             os.fsync(handle.fileno())

@@ -22,6 +22,7 @@ import jinja2
 from jinja2.bccache import Bucket, BytecodeCache
 
 from ._version import __version__
+from .output import atomic_write
 
 #: A kept template's code larger than this is not read (the built-ins' are a few tens of KB).
 MAX_CODE_BYTES = 4_000_000
@@ -93,17 +94,7 @@ class BuiltinCodeCache(BytecodeCache):
             self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
             if not _private_dir(self.directory):
                 return
-            target = self.directory / bucket.key
-            tmp = target.with_name(f".{bucket.key}.{os.getpid()}.part")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(bucket.bytecode_to_string())
-                os.replace(tmp, target)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-                raise
+            atomic_write(self.directory / bucket.key, bucket.bytecode_to_string(), mode=0o600)
 
 
 class _Unkept(Bucket):

@@ -166,6 +166,20 @@ def test_an_svg_in_the_folder_cannot_pull_in_a_file_outside(tmp_path: Path) -> N
     assert images == []  # neither copy of secret.png was read
 
 
+def swapping(tasks: type, victim: Path, private: Path) -> type:
+    """`tasks` (the deferred render tasks) that, as the first task's turn comes, swap `victim` for a
+    link to `private`: an attacker who can write the guide folder, between planning and rendering."""
+
+    class Swapping(tasks):  # type: ignore[misc,valid-type]
+        def __getitem__(self, index: int) -> object:
+            if victim.exists() and not victim.is_symlink():
+                victim.unlink()
+                victim.symlink_to(private)
+            return super().__getitem__(index)
+
+    return Swapping
+
+
 def test_a_guide_swapped_for_a_link_while_the_batch_runs_is_not_read(
     folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -175,16 +189,7 @@ def test_a_guide_swapped_for_a_link_while_the_batch_runs_is_not_read(
 
     private = write_guide(tmp_path / "private" / "stolen.md", body=f"# Notes\n\n{SECRET}\n")
     victim = write_guide(folder / "victim.md")
-    real_tasks = batch.DeferredTasks
-
-    class Swapping(real_tasks):  # type: ignore[misc,valid-type]
-        def __getitem__(self, index: int) -> object:
-            if victim.exists() and not victim.is_symlink():
-                victim.unlink()
-                victim.symlink_to(private)
-            return super().__getitem__(index)
-
-    monkeypatch.setattr(batch, "DeferredTasks", Swapping)
+    monkeypatch.setattr(batch, "DeferredTasks", swapping(batch.DeferredTasks, victim, private))
     out = tmp_path / "out"
     run = render_batch(folder, out=out)
     assert run.code == 1
@@ -204,16 +209,7 @@ def test_a_mail_merge_guide_swapped_for_a_link_before_its_brief_is_rendered_is_n
     private = write_guide(tmp_path / "private" / "stolen.md", body=f"# Notes\n\n{SECRET}\n")
     victim = write_guide(folder / "victim.md")
     good = folder / GOOD_PDF.replace(".pdf", ".md")
-    real_tasks = parts.DeferredTasks
-
-    class Swapping(real_tasks):  # type: ignore[misc,valid-type]
-        def __getitem__(self, index: int) -> object:
-            if victim.exists() and not victim.is_symlink():
-                victim.unlink()
-                victim.symlink_to(private)
-            return super().__getitem__(index)
-
-    monkeypatch.setattr(parts, "DeferredTasks", Swapping)
+    monkeypatch.setattr(parts, "DeferredTasks", swapping(parts.DeferredTasks, victim, private))
     cache = tmp_path / "cache"
     store = parts.store_parts([good, victim], cache_dir=cache, jobs=1)
     error = store.errors[folder.resolve() / "victim.md"]
