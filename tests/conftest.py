@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pypdf
 import pytest
@@ -55,3 +58,28 @@ def structure_elements(path: Path) -> list[pypdf.generic.DictionaryObject]:
             if "/K" in node:
                 stack.append(node["/K"])
     return found
+
+
+_AFTER_COMMAND = """
+import gc, json, sys
+from guidepdf.cli import main
+sys.argv = ["guidepdf", *json.loads(sys.argv[1])]
+try:
+    main()
+except SystemExit:
+    pass
+print(json.dumps({report}), file=sys.stderr)
+"""
+
+
+def after_command(args: list[str], report: str, cwd: Path | None = None) -> Any:
+    """Run `guidepdf ARGS` in a new Python process, then evaluate `report` there (it may use `gc`,
+    `sys`); its value, as JSON."""
+    done = subprocess.run(
+        [sys.executable, "-c", _AFTER_COMMAND.format(report=report), json.dumps(args)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=cwd,
+    )
+    return json.loads(done.stderr.strip().splitlines()[-1])

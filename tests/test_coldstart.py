@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import gc
-import json
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
 from click.testing import CliRunner
 
+from conftest import after_command
 from guidepdf import coldstart
 from guidepdf.brief import render_pdf
 from guidepdf.cli import main
@@ -18,23 +16,11 @@ from guidepdf.options import RenderOptions
 
 SEED = Path(__file__).resolve().parents[1] / "seeds" / "kestrel-games-product-designer.md"
 
-PROBE = """
-import gc, json, sys
-from guidepdf.cli import main
-sys.argv = ["guidepdf", *json.loads(sys.argv[1])]
-try:
-    main()
-except SystemExit:
-    pass
-print(json.dumps({"frozen": gc.get_freeze_count(), "enabled": gc.isenabled()}), file=sys.stderr)
-"""
-
 
 def collector_after(args: list[str], cwd: Path) -> dict[str, object]:
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE, json.dumps(args)], capture_output=True, text=True, check=True, cwd=cwd
+    result: dict[str, object] = after_command(
+        args, '{"frozen": gc.get_freeze_count(), "enabled": gc.isenabled()}', cwd
     )
-    result: dict[str, object] = json.loads(done.stderr.strip().splitlines()[-1])
     return result
 
 

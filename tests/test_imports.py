@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 import guidepdf
+from conftest import after_command
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 HEAVY = ("weasyprint", "pikepdf", "smtplib")
@@ -22,23 +20,9 @@ HEAVY_OWN = (
     "guidepdf.batch",
 )
 
-PROBE = """
-import json, sys
-from guidepdf.cli import main
-sys.argv = ["guidepdf", *json.loads(sys.argv[1])]
-try:
-    main()
-except SystemExit:
-    pass
-print(json.dumps(sorted(sys.modules)), file=sys.stderr)
-"""
-
 
 def loaded_modules(args: list[str], cwd: Path | None = None) -> set[str]:
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE, json.dumps(args)], capture_output=True, text=True, check=True, cwd=cwd
-    )
-    return set(json.loads(done.stderr.strip().splitlines()[-1]))
+    return set(after_command(args, "sorted(sys.modules)", cwd))
 
 
 @pytest.mark.parametrize(
