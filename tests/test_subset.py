@@ -96,6 +96,16 @@ def test_same_glyphs_same_bytes_and_a_face_read_once(monkeypatch: pytest.MonkeyP
     assert len(reads) == 1
 
 
+def finished(builder: FontBuilder, order: list[str], *, advance: int) -> bytes:
+    """The test font's remaining tables (every glyph `advance` wide), and its bytes."""
+    builder.setupHorizontalMetrics({name: (advance, 100) for name in order})
+    builder.setupHorizontalHeader(ascent=800, descent=-200)
+    builder.setupNameTable({"familyName": "Test", "styleName": "Regular"})
+    builder.setupOS2()
+    builder.setupPost()
+    return bytes_of(builder.font)
+
+
 def truetype_with_composite_and_hints() -> bytes:
     """A TrueType font: a square with instructions, and a glyph made of two shifted squares."""
     builder = FontBuilder(1000, isTTF=True)
@@ -119,12 +129,7 @@ def truetype_with_composite_and_hints() -> bytes:
     empty = TTGlyphPen(None).glyph()
     glyphs = {".notdef": square, "square": square, "pair": pair.glyph(), "unused": square, "last": empty}
     builder.setupGlyf(glyphs)
-    builder.setupHorizontalMetrics({name: (1400, 100) for name in order})
-    builder.setupHorizontalHeader(ascent=800, descent=-200)
-    builder.setupNameTable({"familyName": "Test", "styleName": "Regular"})
-    builder.setupOS2()
-    builder.setupPost()
-    return bytes_of(builder.font)
+    return finished(builder, order, advance=1400)
 
 
 @pytest.mark.parametrize("hinting", [False, True])
@@ -154,12 +159,7 @@ def cff_with_accented_glyph() -> bytes:
         "B": T2CharString(program=box),
     }
     builder.setupCFF("Test-Regular", {"FullName": "Test"}, charstrings, {})
-    builder.setupHorizontalMetrics({name: (700, 100) for name in order})
-    builder.setupHorizontalHeader(ascent=800, descent=-200)
-    builder.setupNameTable({"familyName": "Test", "styleName": "Regular"})
-    builder.setupOS2()
-    builder.setupPost()
-    return bytes_of(builder.font)
+    return finished(builder, order, advance=700)
 
 
 def test_cff_accented_glyph_keeps_the_glyphs_it_is_built_of() -> None:
