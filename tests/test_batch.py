@@ -355,3 +355,27 @@ def test_workers_leave_no_font_folders_behind() -> None:
     assert all(r.error is None for r in results), [r.error for r in results]
     assert fonts  # the workers' font copies were made there ...
     assert not scratch.exists()  # ... and went with the pool
+
+
+def test_a_guides_referenced_files_are_read_once_when_it_has_not_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Planning reads a guide's images to work out its key; building its task later reads the guide
+    again, but not its images (nothing ships them to a local worker, and the key stands)."""
+    from guidepdf import batch, tasks
+
+    folder = tmp_path / "guides"
+    make_guides(folder)
+    reads: list[str] = []
+    real = tasks.guide_resources
+
+    def counted(path: Path, text: bytes) -> tasks.Files:
+        reads.append(Path(path).name)
+        return real(path, text)
+
+    monkeypatch.setattr(batch, "guide_resources", counted)
+    out = tmp_path / "out"
+    code, err = run("render", str(folder / GOOD[0]), str(folder / GOOD[1]), "-o", str(out), "-j", "1", *AS_OF)
+    assert code == 0, err
+    assert sorted(reads) == sorted(GOOD[:2])  # once each, while planning
+    assert "northwind" in pdftotext(out / "northwind-robotics-software-engineer.pdf").lower()

@@ -434,10 +434,12 @@ def render_batch(
         plan = todo[index]
         if real_path(plan.source) != plan.real:  # swapped for a link since it was selected
             raise Refused(plan.source, "replaced by a link to another file during the batch; not read")
+        # The files the guide references are read again only to be shipped, or for a new key.
         task, resources = make_task(
-            plan.source, plan.output, options, fmt, remote=remote, timeout=timeout, keyed=keyed
+            plan.source, plan.output, options, fmt, remote=remote, timeout=timeout, keyed=False
         )
         if theme is not None and hashlib.sha256(task.text).digest() != plan.digest:  # edited since
+            resources = resources if remote else guide_resources(plan.source, task.text)
             todo[index] = replace(plan, key=render_key(task, theme, resources))
         return task
 

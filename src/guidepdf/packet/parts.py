@@ -227,7 +227,7 @@ def render_parts(
     theme = collect_theme(options)
     parts: list[Part | None] = [None] * len(guides)
     reused: set[int] = set()
-    todo: list[tuple[int, int, str]] = []  # (guide's index, its size, its render key)
+    todo: list[tuple[int, int, str, bytes]] = []  # (guide's index, size, render key, bytes' hash)
     for i, guide in enumerate(guides):
         task, key = part_task(guide, options, theme, remote=workers.remote, timeout=timeout)
         opened = cache.open(key)
@@ -240,16 +240,18 @@ def render_parts(
             if progress:
                 progress(ItemResult(task.source, None, Status.SKIPPED))
         else:
-            todo.append((i, len(task.text), key))
+            todo.append((i, len(task.text), key, hashlib.sha256(task.text).digest()))
 
     def build(n: int) -> RenderTask:  # built when its turn comes: memory holds the tasks in flight
-        index, size, _ = todo[n]
-        task, key = part_task(guides[index], options, theme, remote=workers.remote, timeout=timeout)
-        todo[n] = (index, size, key)  # a file the guide references may have changed since
+        index, size, key, digest = todo[n]
+        task, key = part_task_again(
+            guides[index], digest, key, options, theme, remote=workers.remote, timeout=timeout
+        )
+        todo[n] = (index, size, key, digest)
         return task
 
     def finished(n: int, result: TaskResult) -> None:
-        index, _, key = todo[n]
+        index, _, key, _ = todo[n]
         if result.error is not None or result.data is None:
             parts[index] = Part(result.source, error=result.error or f"{result.source}: not rendered")
         else:
@@ -261,8 +263,8 @@ def render_parts(
             status = Status.FAILED if result.error else Status.RENDERED
             progress(ItemResult(result.source, None, status, error=result.error))
 
-    names = [str(guides[index].path) for index, _, _ in todo]
-    workers.run(run_render, DeferredTasks(names, [size for _, size, _ in todo], build), theme, finished)
+    names = [str(guides[index].path) for index, *_ in todo]
+    workers.run(run_render, DeferredTasks(names, [size for _, size, _, _ in todo], build), theme, finished)
     return [
         p if p is not None else Part(g.path.name, error=f"{g.path.name}: not rendered")
         for p, g in zip(parts, guides, strict=True)
@@ -277,6 +279,27 @@ def part_task(
     resources = guide_resources(guide.path, text)
     task = RenderTask(str(guide.path), text, options, "pdf", resources if remote else None, timeout)
     return task, render_key(task, theme, resources)
+
+
+def part_task_again(
+    item: Guide | Path,
+    digest: bytes,
+    key: str,
+    options: RenderOptions,
+    theme: Any,
+    *,
+    remote: bool,
+    timeout: float | None,
+) -> tuple[RenderTask, str]:
+    """The task of a part planned earlier (`part_task`), built when its turn comes from the guide's
+    file, and its render key: worked out again (the files the guide references read again) only if
+    the guide's bytes no longer hash to `digest`."""
+    path = item.path if isinstance(item, Guide) else item
+    text = _guide_bytes(item) if isinstance(item, Guide) else read_limited(item, MAX_BYTES)
+    changed = hashlib.sha256(text).digest() != digest
+    resources = guide_resources(path, text) if remote or changed else ()
+    task = RenderTask(str(path), text, options, "pdf", resources if remote else None, timeout)
+    return task, (render_key(task, theme, resources) if changed else key)
 
 
 class PartStore:
@@ -329,7 +352,7 @@ def store_parts(
     remote = scheduler is not None
     # What is left to render: the guide's file, its size and render key. Its task (the guide's
     # bytes) is built again when a worker is about to take it.
-    todo: list[tuple[Path, int, str]] = []
+    todo: list[tuple[Path, int, str, bytes]] = []  # (resolved path, size, render key, bytes' hash)
     given: dict[Path, Guide | Path] = {}  # as handed over: a loaded guide is used as it is
     for item in guides:
         # A path is loaded here and let go once its render key is known: memory holds a key per
@@ -350,23 +373,22 @@ def store_parts(
             if progress:
                 progress(ItemResult(task.source, None, Status.SKIPPED))
         else:
-            todo.append((path, len(task.text), key))
+            todo.append((path, len(task.text), key, hashlib.sha256(task.text).digest()))
             given[path] = item
 
     def build(n: int) -> RenderTask:
-        path, size, key = todo[n]
+        path, size, key, digest = todo[n]
         item = given[path]
         if not isinstance(item, Guide) and item.resolve() != path:  # swapped for a link since
             raise Refused(item, "replaced by a link to another file during the run; not read")
-        guide = item if isinstance(item, Guide) else load_guide(item)
-        task, now = part_task(guide, part_opts, theme, remote=remote, timeout=timeout)
-        if now != key:  # the guide or a file it references changed since it was planned
+        task, now = part_task_again(item, digest, key, part_opts, theme, remote=remote, timeout=timeout)
+        if now != key:  # the guide changed since it was planned
             store._keys[path] = now
-            todo[n] = (path, size, now)
+            todo[n] = (path, size, now, digest)
         return replace(task, limit_option=limit_option)
 
     def finished(n: int, result: TaskResult) -> None:
-        path, _, key = todo[n]
+        path, _, key, _ = todo[n]
         if result.data is None:
             store.errors[path] = result.error or f"{path}: not rendered"
             del store._keys[path]
@@ -387,8 +409,8 @@ def store_parts(
             limit_option=limit_option,
         )
         with pool as workers:
-            named = [str(getattr(given[p], "path", given[p])) for p, _, _ in todo]
-            tasks = DeferredTasks(named, [size for _, size, _ in todo], build)
+            named = [str(getattr(given[p], "path", given[p])) for p, *_ in todo]
+            tasks = DeferredTasks(named, [size for _, size, *_ in todo], build)
             workers.run(run_render, tasks, theme, finished)
     store._cache.prune()
     return store
