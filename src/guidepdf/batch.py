@@ -20,7 +20,7 @@ from .guide import MAX_BYTES, load_guide
 from .inputs import plan_names
 from .options import RenderOptions
 from .output import atomic_write, check_output, read_own_file
-from .reading import Refused, read_limited, real_path
+from .reading import read_limited, real_path, still_vetted
 from .tasks import (
     DeferredTasks,
     RenderTask,
@@ -432,8 +432,7 @@ def render_batch(
 
     def build(index: int) -> RenderTask:
         plan = todo[index]
-        if real_path(plan.source) != plan.real:  # swapped for a link since it was selected
-            raise Refused(plan.source, "replaced by a link to another file during the batch; not read")
+        still_vetted(plan.source, plan.real, "batch")
         # The files the guide references are read again only to be shipped, or for a new key.
         task, resources = make_task(
             plan.source, plan.output, options, fmt, remote=remote, timeout=timeout, keyed=False

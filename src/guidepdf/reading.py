@@ -54,6 +54,13 @@ def real_path(path: Path | str) -> Path:
     return Path(os.path.realpath(path))
 
 
+def still_vetted(path: Path | str, vetted: Path, during: str) -> None:
+    """Raise `Refused` unless `path` still resolves to `vetted`, the file it led to when it was
+    selected: a file read again later (its turn in a batch) may have been swapped for a link since."""
+    if real_path(path) != vetted:
+        raise Refused(path, f"replaced by a link to another file during the {during}; not read")
+
+
 def system_file(path: Path | str) -> bool:
     """True when `path` resolves into /proc, /sys or /dev."""
     real = real_path(path)

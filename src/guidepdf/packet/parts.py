@@ -19,7 +19,7 @@ from ..errors import GuidepdfError, RenderError
 from ..guide import MAX_BYTES, Guide, load_guide
 from ..options import RenderOptions
 from ..output import atomic_write, open_own_file, read_own_file
-from ..reading import Refused, read_limited
+from ..reading import read_limited, still_vetted
 from ..statekey import sign, signed
 from ..tasks import (
     DeferredTasks,
@@ -379,8 +379,8 @@ def store_parts(
     def build(n: int) -> RenderTask:
         path, size, key, digest = todo[n]
         item = given[path]
-        if not isinstance(item, Guide) and item.resolve() != path:  # swapped for a link since
-            raise Refused(item, "replaced by a link to another file during the run; not read")
+        if not isinstance(item, Guide):
+            still_vetted(item, path, "run")
         task, now = part_task_again(item, digest, key, part_opts, theme, remote=remote, timeout=timeout)
         if now != key:  # the guide changed since it was planned
             store._keys[path] = now
