@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import re
 import shutil
+import stat
 import tempfile
 import threading
 import time
@@ -30,6 +33,9 @@ RECYCLE_AFTER = 40
 #: How long past its time limit a task may run before its worker is killed outright (the worker's
 #: own alarm, which keeps it alive for the next guide, cannot interrupt a stuck C call).
 GRACE = 10.0
+#: A pool's temporary folder is named `guidepdf-pool-<pid of the process that made it>-…`.
+SCRATCH_PREFIX = "guidepdf-pool-"
+_SCRATCH_RE = re.compile(rf"^{SCRATCH_PREFIX}(\d+)-[A-Za-z0-9_]+$")
 #: Tasks queued per local worker at a time (the rest are built when their turn comes).
 IN_FLIGHT = 2
 
@@ -177,7 +183,8 @@ class Workers:
             # WeasyPrint, so replacing a worker (recycled, or killed when stuck) costs milliseconds.
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(["guidepdf.tasks", "guidepdf.pdf", "weasyprint"])
-            self._scratch = tempfile.mkdtemp(prefix="guidepdf-pool-")
+            _sweep_scratch()
+            self._scratch = tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-")
             self._pool = ProcessPool(
                 max_workers=self.jobs,
                 max_tasks=self.recycle,
@@ -383,3 +390,28 @@ def _name_at(tasks: Sequence[Any], index: int) -> str:
 def _failed_at(tasks: Sequence[Any], index: int, message: str) -> TaskResult:
     name = _name_at(tasks, index)
     return TaskResult(name, error=f"{name}: {message}")
+
+
+def _sweep_scratch() -> None:
+    """Remove the temporary folders of pools whose process is gone (killed before it could close
+    its pool): only real folders of this user's, never through a link, never a live process's."""
+    folder = tempfile.gettempdir()
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(folder):
+            found = _SCRATCH_RE.match(entry.name)
+            if found is None or _alive(int(found.group(1))):
+                continue
+            with contextlib.suppress(OSError):
+                info = entry.stat(follow_symlinks=False)
+                if stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid():
+                    shutil.rmtree(entry.path, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # someone else's process: alive
+        return True
+    return True
