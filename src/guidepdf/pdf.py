@@ -26,6 +26,7 @@ from .options import RenderOptions
 from .reading import MAX_RESOURCE_BYTES, Refused, read_limited, real_path
 from .sources import AttachmentSpec
 from .subset import fonttools_subset
+from .svgtext import shape_whole_runs
 from .templating import Page
 from .themes import builtin_dir, page_size_css
 
@@ -287,6 +288,7 @@ def _weasyprint() -> Any:
     weasyprint = import_weasyprint()
     _steady_fonttools_fallback()
     _steady_html_scanner()
+    shape_whole_runs()
     return weasyprint
 
 
