@@ -117,3 +117,86 @@ def test_a_template_can_make_footnotes_in_its_own_style(tmp_path: Path, theme: P
     code, output, out = render(tmp_path, "--templates", str(theme))
     assert code == 0, output
     assert "1. Negotiate Up Strategy:" in " ".join(pdftotext(out).split())
+
+
+def fill_colours(path: Path) -> set[tuple[float, ...]]:
+    """The RGB fill colours page one's content sets, rounded to two places."""
+    import pikepdf
+
+    with pikepdf.open(path) as pdf:
+        return {
+            tuple(round(float(value), 2) for value in instruction.operands)
+            for instruction in pikepdf.parse_content_stream(pdf.pages[0].obj)
+            if str(instruction.operator) == "rg"
+        }
+
+
+BRAND = (round(0x7A / 255, 2), round(0x1F / 255, 2), round(0x5C / 255, 2))
+
+
+def test_the_brand_colour_is_not_the_themes_own(tmp_path: Path) -> None:
+    code, output, out = render(tmp_path)
+    assert code == 0, output
+    assert BRAND not in fill_colours(out)  # so the two tests below see the brand's colour, not a match
+
+
+def test_a_style_sets_the_themes_colours_through_its_custom_properties(tmp_path: Path) -> None:
+    brand = tmp_path / "brand.css"
+    brand.write_text(":root { --accent: #7a1f5c; }\n")
+    code, output, out = render(tmp_path, "--style", str(brand))
+    assert code == 0, output
+    assert BRAND in fill_colours(out)  # the kicker, links and pills
+
+
+def test_a_template_sets_the_themes_colours_in_its_own_style(tmp_path: Path, theme: Path) -> None:
+    (theme / "brief.html.j2").write_text(
+        '{% extends "!builtin/brief.html.j2" %}\n'
+        "{% block head %}<style>:root { --accent: #7a1f5c; }</style>{% endblock %}\n"
+    )
+    code, output, out = render(tmp_path, "--templates", str(theme))
+    assert code == 0, output
+    assert BRAND in fill_colours(out)  # the kicker, links and pills
+
+
+def test_the_shipped_theme_looks_up_no_custom_property_per_element() -> None:
+    from guidepdf.pdf import fixed_properties
+    from guidepdf.themes import builtin_styles
+
+    for sheet in builtin_styles():
+        css = sheet.read_text(encoding="utf-8")
+        assert "var(" in css  # the properties a user's style may set
+        assert "var(" not in fixed_properties(css)  # all in place when nothing can set them
+
+
+def test_the_shipped_theme_gives_the_same_bytes_as_through_its_custom_properties(tmp_path: Path) -> None:
+    # A style sheet of the user's, even an empty one, has the theme's properties looked up as written.
+    empty = tmp_path / "empty.css"
+    empty.write_text("/* nothing */\n")
+    code, output, shipped = render(tmp_path)
+    assert code == 0, output
+    as_written = tmp_path / "as-written.pdf"
+    shipped.rename(as_written)
+    code, output, shipped = render(tmp_path, "--style", str(empty))
+    assert code == 0, output
+    assert shipped.read_bytes() == as_written.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("css", "expected"),
+    [
+        (":root { --a: #123456; }\np { color: var(--a); }", ":root { --a: #123456; }\np { color: #123456; }"),
+        (":root { --a: red; }\np { color: var(--b); }", ":root { --a: red; }\np { color: var(--b); }"),
+        (
+            ":root { --a: red; }\np { color: var(--a, blue); }",
+            ":root { --a: red; }\np { color: var(--a, blue); }",
+        ),
+        (
+            ":root { --a: red; --b: var(--a); }\np { color: var(--b); }",
+            None,
+        ),  # one through another: as written
+    ],
+)
+def test_fixed_properties_puts_only_plain_definitions_in_place(css: str, expected: str | None) -> None:
+    from guidepdf.pdf import fixed_properties
+
+    assert fixed_properties(css) == (css if expected is None else expected)

@@ -166,9 +166,16 @@ def page_fetcher(page: Page, *, images: bool = True) -> Any:
 
 
 @functools.lru_cache(maxsize=8)
-def _theme(key: tuple[Any, ...], options: RenderOptions) -> tuple[Any, list[Any], bool]:
+def _theme(
+    key: tuple[Any, ...], options: RenderOptions, shipped: bool = False
+) -> tuple[Any, list[Any], bool]:
     """Parsed stylesheets, their fonts and whether they may make notes (`_may_make_notes`), kept for
-    the life of a (warm) process."""
+    the life of a (warm) process.
+
+    `shipped`: the built-in theme as shipped (no stylesheet, template or page styles of the user's),
+    whose custom properties nothing can set again, so they are put in place once here
+    (`fixed_properties`) rather than looked up for every element of every page.
+    """
     weasyprint = _weasyprint()
     from weasyprint.text.fonts import FontConfiguration
 
@@ -177,11 +184,39 @@ def _theme(key: tuple[Any, ...], options: RenderOptions) -> tuple[Any, list[Any]
     sheets = []
     for path in options.stylesheets:
         try:
-            sheets.append(weasyprint.CSS(filename=str(path), url_fetcher=fetcher, font_config=fonts))
+            if shipped:
+                text = fixed_properties(path.read_text(encoding="utf-8"))
+                sheet = weasyprint.CSS(
+                    string=text, base_url=str(path), url_fetcher=fetcher, font_config=fonts
+                )
+            else:
+                sheet = weasyprint.CSS(filename=str(path), url_fetcher=fetcher, font_config=fonts)
         except OSError as exc:
             raise RenderError(f"{path}: cannot read stylesheet: {exc.strerror or exc}") from None
+        sheets.append(sheet)
     sheets.append(weasyprint.CSS(string=page_size_css(options.page_size), font_config=fonts))
     return fonts, sheets, any(_may_make_notes(sheet) for sheet in sheets)
+
+
+#: A custom property's definition in a `:root` rule, and a plain use of one (no fallback).
+_ROOT_RULE_RE = re.compile(r"^:root\s*\{([^}]*)\}", re.MULTILINE)
+_DEFINITION_RE = re.compile(r"(--[A-Za-z0-9_-]+)\s*:\s*([^;{}]+?)\s*;")
+_USE_RE = re.compile(r"var\(\s*(--[A-Za-z0-9_-]+)\s*\)")
+
+
+def fixed_properties(css: str) -> str:
+    """`css` with each `var(--name)` replaced by the value its `:root` rules give `--name`.
+
+    Only for a stylesheet nothing follows: another sheet, or a page's own styles, could give a
+    property another value. A use of a property it does not define, or with a fallback, is left as
+    it is, as are the definitions.
+    """
+    values: dict[str, str] = {}
+    for rule in _ROOT_RULE_RE.finditer(css):
+        values.update(_DEFINITION_RE.findall(rule.group(1)))
+    if any("var(" in value for value in values.values()):
+        return css  # a property defined through another: left to the cascade
+    return _USE_RE.sub(lambda use: values.get(use.group(1), use.group(0)), css)
 
 
 #: What a style rule can set `float` to without making a footnote (or `position` to, besides
@@ -331,7 +366,8 @@ def warm_up(options: RenderOptions | None = None) -> None:
     """Import WeasyPrint and parse the theme of `options` now, so a warm process's first brief is fast."""
     _weasyprint()
     if options is not None:
-        _theme(_theme_key(options), replace(options, as_of=None))
+        shipped = not (options.templates or options.styles)
+        _theme(_theme_key(options), replace(options, as_of=None), shipped)
 
 
 def pdf_options(options: RenderOptions) -> dict[str, Any]:
@@ -454,14 +490,15 @@ def page_to_pdf(page: Page, *, attachments: Iterable[AttachmentSpec] = (), **wri
 
 def _page_to_pdf(page: Page, specs: tuple[AttachmentSpec, ...], write_options: dict[str, Any]) -> Rendered:
     options = page.options
-    fonts, sheets, notes = _theme(_theme_key(options), replace(options, as_of=None))
+    own_styles = bool(_OWN_STYLES_RE.search(page.html))
+    # Styles of the page's own (or a theme's) could make white space between blocks show, or set
+    # the theme's custom properties.
+    as_shipped = not (options.templates or options.styles or own_styles)
+    fonts, sheets, notes = _theme(_theme_key(options), replace(options, as_of=None), as_shipped)
     fetcher = page_fetcher(page)
     files = page_fetcher(page, images=False)  # attachments: embedded byte for byte, never decoded
     try:
-        own_styles = bool(_OWN_STYLES_RE.search(page.html))
         html_class = _html_class(notes or own_styles)
-        # Styles of the page's own (or a theme's) could make white space between blocks show.
-        as_shipped = not (options.templates or options.styles or own_styles)
         text = tight_blocks(page.html) if as_shipped else page.html
         html = html_class(string=text, base_url=GUIDE_BASE_URL, url_fetcher=fetcher)
         document = html.render(font_config=fonts, stylesheets=sheets)
