@@ -36,6 +36,19 @@ def test_tag_line_becomes_pills_and_repeats_are_dropped() -> None:
     assert "Alpha" not in render_body(text, drop_tags=("Alpha", "Beta & Co")).html
 
 
+def test_a_long_tag_is_a_pill_that_may_wrap_and_a_short_one_is_kept_on_one_line() -> None:
+    from guidepdf.markup import LONG_TAG, inline_tags
+
+    short, long = "&" * LONG_TAG, "x" * (LONG_TAG + 1)  # counted as a reader sees them, not escaped
+    html = render_body(f"`{short}` `{long}`\n").html
+    assert f'<span class="tag">{"&amp;" * LONG_TAG}</span>' in html
+    assert f'<span class="tag tag-long">{long}</span>' in html
+    assert (
+        inline_tags(f"`{long}` and `b`")
+        == f'<span class="tag tag-long">{long}</span> and <span class="tag">b</span>'
+    )
+
+
 def test_leading_title_heading_is_dropped_only_when_it_repeats_the_title() -> None:
     text = "### ML Engineer | Acme Global Guide\n\n#### Levers\n"
     assert "Global Guide" not in render_body(text, drop_title="Acme ML Engineer").html

@@ -12,9 +12,11 @@ from click.testing import CliRunner
 from conftest import DATA
 from guidepdf.breaks import soft_breaks
 from guidepdf.cli import main
+from guidepdf.markup import LONG_TAG
 
 WORD = "Supercalifragilistic" * 15  # 300 characters, no break opportunity
 URL = "https://example.com/" + "a1b2c3d4e5" * 38  # 400 characters
+WIDE = "W" * LONG_TAG  # the widest tag kept on one line, in its widest letter
 MARGIN = 17 * 72 / 25.4  # the built-in theme's left and right page margins, in points
 SLACK = 1.0  # glyph side bearings
 
@@ -27,7 +29,7 @@ company: {WORD[:120]}
 role: {WORD[:80]}
 title: "Title {WORD}"
 data_sources: ["{URL}", "{WORD}"]
-negotiation_dna_summary: "`{WORD}` `short`"
+negotiation_dna_summary: "`{WORD}` `short` `{WIDE}`"
 compensation:
   - {{region: "{WORD[:200]}", currency: USD, base_low: 100000, base_high: 200000,
       total_comp_low: 123456789012, total_comp_high: 987654321098}}

@@ -81,7 +81,7 @@ ALLOWED_CLASSES = {
     "div": {"footnote", "callout"},
     "li": {"task-list-item"},
     "p": {"tags"},
-    "span": {"tag", "task", "task-done"},
+    "span": {"tag", "tag-long", "task", "task-done"},
     "ul": {"task-list"},
     "sup": {"footnote-ref"},
     "td": {"align-left", "align-right", "align-center"},
@@ -330,11 +330,21 @@ def _shift_headings(raw: str, top_level: int) -> str:
     return _HEADING_TAG_RE.sub(lambda m: f"<{m.group(1)}h{min(6, max(1, int(m.group(2)) + shift))}", raw)
 
 
+#: A tag pill of more characters than this might not fit on a line whole: it wraps inside its box.
+LONG_TAG = 60
+
+
+def pill(escaped: str) -> str:
+    """A tag pill around `escaped` (HTML): kept on one line, unless it is long (`LONG_TAG`)."""
+    long = len(html.unescape(escaped)) > LONG_TAG
+    return f'<span class="tag{" tag-long" if long else ""}">{escaped}</span>'
+
+
 def _pills(match: re.Match[str], repeated: frozenset[str]) -> str:
     label, codes = match.group(1), match.group(2)
     if repeated and {html.unescape(c).strip() for c in _CODE_RE.findall(codes)} == repeated:
         return ""
-    pills = " ".join(f'<span class="tag">{c}</span>' for c in _CODE_RE.findall(codes))
+    pills = " ".join(pill(c) for c in _CODE_RE.findall(codes))
     return f'<p class="tags">{label}{" " if label else ""}{pills}</p>'
 
 
@@ -364,4 +374,4 @@ def _headings(safe: str) -> list[tuple[int, str, str]]:
 def inline_tags(text: str) -> str:
     """Escape a one-line front-matter string, turning `backticked` runs into tag pills."""
     escaped = html.escape(text)
-    return re.sub(r"`([^`]+)`", r'<span class="tag">\1</span>', escaped)
+    return re.sub(r"`([^`]+)`", lambda code: pill(code.group(1)), escaped)

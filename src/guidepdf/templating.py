@@ -23,7 +23,7 @@ from typing import Any
 import jinja2
 from jinja2.loaders import split_template_path
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from ._version import __version__
 from .breaks import soft_breaks
@@ -31,7 +31,7 @@ from .chart import build_chart
 from .errors import GuidepdfError, RenderError, TemplateNotFound
 from .figures import with_body_figures
 from .guide import Guide
-from .markup import Body, inline_tags, render_body
+from .markup import Body, inline_tags, pill, render_body
 from .money import currency_prefix, format_date, format_money, format_percent, format_range
 from .options import RenderOptions
 from .slug import slugify
@@ -298,6 +298,7 @@ def environment(user_dirs: tuple[Path, ...] = ()) -> jinja2.Environment:
         slug=slugify,
         currency_prefix=currency_prefix,
         tags=lambda text: Markup(inline_tags(str(text))) if text else "",
+        pill=lambda text: Markup(pill(str(escape(text)))),
         nowrap=_nowrap,
         format=_format_filter,
         center=_center_filter,
