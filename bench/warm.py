@@ -6,7 +6,7 @@ The reference commit is checked out in a temporary `git worktree`; each round st
 tree (this checkout's first, then the reference's, swapping the order every round), which imports
 that tree's guidepdf, renders every guide twice to warm up, then renders each K more times and reports
 the seconds of each render. Prints best and median seconds per brief (wall clock and CPU time) of both
-trees and how much faster this checkout is.
+trees and how much faster this checkout is; given several guides, also each guide's CPU figures.
 """
 
 from __future__ import annotations
@@ -98,6 +98,20 @@ def main() -> None:
             f"now vs {args.ref} ({kind}): {1 - now[0] / ref[0]:.1%} faster (best), "
             f"{1 - now[1] / ref[1]:.1%} faster (median)"
         )
+    if len(guides) > 1:
+        # Each run times the guides in turn, so a guide's renders are every n-th figure.
+        print(f"per guide, CPU seconds best / median: now, {args.ref}, how much faster (best, median)")
+        for i, guide in enumerate(guides):
+            now_cpu = times["now"]["cpu"][i :: len(guides)]
+            ref_cpu = times[args.ref]["cpu"][i :: len(guides)]
+            best, median = (
+                (min(now_cpu), min(ref_cpu)),
+                (statistics.median(now_cpu), statistics.median(ref_cpu)),
+            )
+            print(
+                f"  {guide.name}: {best[0]:.3f} / {median[0]:.3f}, {best[1]:.3f} / {median[1]:.3f}, "
+                f"{1 - best[0] / best[1]:.1%}, {1 - median[0] / median[1]:.1%}"
+            )
 
 
 if __name__ == "__main__":
