@@ -109,11 +109,15 @@ def test_a_style_can_make_footnotes(tmp_path: Path, css: str) -> None:
     assert "1. Negotiate Up Strategy:" in text  # the browser's footnote marker, before the note's text
 
 
-def test_a_template_can_make_footnotes_in_its_own_style(tmp_path: Path, theme: Path) -> None:
+def with_own_style(theme: Path, css: str) -> None:
+    """A theme whose brief is the built-in one with `css` in a style element of its own."""
     (theme / "brief.html.j2").write_text(
-        '{% extends "!builtin/brief.html.j2" %}\n'
-        "{% block head %}<style>.body blockquote { float: footnote; }</style>{% endblock %}\n"
+        f'{{% extends "!builtin/brief.html.j2" %}}\n{{% block head %}}<style>{css}</style>{{% endblock %}}\n'
     )
+
+
+def test_a_template_can_make_footnotes_in_its_own_style(tmp_path: Path, theme: Path) -> None:
+    with_own_style(theme, ".body blockquote { float: footnote; }")
     code, output, out = render(tmp_path, "--templates", str(theme))
     assert code == 0, output
     assert "1. Negotiate Up Strategy:" in " ".join(pdftotext(out).split())
@@ -149,10 +153,7 @@ def test_a_style_sets_the_themes_colours_through_its_custom_properties(tmp_path:
 
 
 def test_a_template_sets_the_themes_colours_in_its_own_style(tmp_path: Path, theme: Path) -> None:
-    (theme / "brief.html.j2").write_text(
-        '{% extends "!builtin/brief.html.j2" %}\n'
-        "{% block head %}<style>:root { --accent: #7a1f5c; }</style>{% endblock %}\n"
-    )
+    with_own_style(theme, ":root { --accent: #7a1f5c; }")
     code, output, out = render(tmp_path, "--templates", str(theme))
     assert code == 0, output
     assert BRAND in fill_colours(out)  # the kicker, links and pills
