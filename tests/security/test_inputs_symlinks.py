@@ -219,3 +219,22 @@ def test_a_mail_merge_guide_swapped_for_a_link_before_its_brief_is_rendered_is_n
     from guidepdf.guide import load_guide
 
     assert store.get(load_guide(good)) is not None
+
+
+def test_a_packet_guide_swapped_for_a_link_before_its_part_is_rendered_is_not_read(
+    folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A packet loads its guides, then reads each again when its part's turn comes: a guide replaced
+    in between by a link to a file outside the folder is refused, and the packet holds the others."""
+    from guidepdf.packet import make_packet, parts
+
+    private = write_guide(tmp_path / "private" / "stolen.md", body=f"# Notes\n\n{SECRET}\n")
+    victim = write_guide(folder / "victim.md")
+    good = folder / GOOD_PDF.replace(".pdf", ".md")
+    monkeypatch.setattr(parts, "DeferredTasks", swapping(parts.DeferredTasks, victim, private))
+    packet = make_packet([good, victim], cache_dir=tmp_path / "cache", jobs=1)
+    (failed,) = packet.failed
+    assert failed.error is not None
+    assert failed.error.endswith("replaced by a link to another file during the packet; not read"), failed
+    assert packet.pdf is not None and SECRET not in readable_text(packet.pdf)
+    assert packet.sources == (str(good),)

@@ -93,9 +93,13 @@ def make_packets(
     part_opts = packet_options(options)
     cache = PartCache(cache_dir, batch_dir)
     unique: dict[Path, Guide] = {}
+    # Each guide's file, resolved once: resolved again later, a guide swapped for a link in the
+    # meantime would lead somewhere else (`part_task_again` refuses to read it).
+    files: dict[int, Path] = {}
     for _, guides in groups:
         for guide in guides:
-            unique.setdefault(guide.path.resolve(), guide)
+            files[id(guide)] = guide.path.resolve()
+            unique.setdefault(files[id(guide)], guide)
     order = list(unique)
     # A pool costs a second to start: a packet of one or two guides is quicker in this process.
     inline = scheduler is None and len(unique) <= 2
@@ -104,20 +108,22 @@ def make_packets(
             list(unique.values()), part_opts, workers, cache, timeout=timeout, progress=progress
         )
         by_path = dict(zip(order, rendered, strict=True))
-        reused = {order[i] for i in reused_at}
+        part_of = {key: by_path[path] for key, path in files.items()}  # by the guide's id()
+        reused_files = {order[i] for i in reused_at}
+        reused = {key for key, path in files.items() if path in reused_files}
 
         fopts = front_options(part_opts)
         numbers_opts = folio_options(part_opts)
         theme = collect_theme(fopts)
         results: list[PacketResult] = []
-        usable = [sum(by_path[g.path.resolve()].error is None for g in guides) for _, guides in groups]
+        usable = [sum(part_of[id(g)].error is None for g in guides) for _, guides in groups]
         steps = sum(usable) + sum(1 for count in usable if count)
         with joining(steps, "Joining") as advance:
             tick: Callable[[], None] | None = (lambda: advance(None)) if advance is not None else None
             for first in range(0, len(groups), GROUPS_AT_ONCE):
                 _join_some(
                     groups[first : first + GROUPS_AT_ONCE],
-                    by_path,
+                    part_of,
                     reused,
                     workers,
                     cache,
@@ -137,8 +143,8 @@ def make_packets(
 
 def _join_some(
     groups: Sequence[tuple[str, Sequence[Guide]]],
-    by_path: dict[Path, Part],
-    reused: set[Path],
+    part_of: dict[int, Part],
+    reused: set[int],
     workers: Workers,
     cache: PartCache,
     results: list[PacketResult],
@@ -165,7 +171,7 @@ def _join_some(
         parts: list[tuple[Guide, Part]] = []
         start = 1
         for guide in guides:
-            part = by_path[guide.path.resolve()]
+            part = part_of[id(guide)]
             refused += [(str(guide.path), url) for url in part.refused]
             if part.error is not None:
                 failed.append(ItemResult(str(guide.path), None, Status.FAILED, error=part.error))
@@ -206,7 +212,7 @@ def _join_some(
             failed=tuple(failed),
             refused=tuple(refused),
             seconds=time.monotonic() - started,
-            reused=tuple(str(e.guide.path) for e in entries if e.guide.path.resolve() in reused),
+            reused=tuple(str(e.guide.path) for e in entries if id(e.guide) in reused),
             comparison=note,
         )
         if on_packet is not None:

@@ -19,7 +19,7 @@ from ..errors import GuidepdfError, RenderError
 from ..guide import MAX_BYTES, Guide, load_guide
 from ..options import RenderOptions
 from ..output import atomic_write, open_own_file, read_own_file
-from ..reading import read_limited, still_vetted
+from ..reading import read_limited, real_path, still_vetted
 from ..statekey import sign, signed
 from ..tasks import (
     DeferredTasks,
@@ -228,6 +228,7 @@ def render_parts(
     parts: list[Part | None] = [None] * len(guides)
     reused: set[int] = set()
     todo: list[tuple[int, int, str, bytes]] = []  # (guide's index, size, render key, bytes' hash)
+    files = [real_path(guide.path) for guide in guides]  # each as its selection vetted it
     for i, guide in enumerate(guides):
         task, key = part_task(guide, options, theme, remote=workers.remote, timeout=timeout)
         opened = cache.open(key)
@@ -245,7 +246,15 @@ def render_parts(
     def build(n: int) -> RenderTask:  # built when its turn comes: memory holds the tasks in flight
         index, size, key, digest = todo[n]
         task, key = part_task_again(
-            guides[index], digest, key, options, theme, remote=workers.remote, timeout=timeout
+            guides[index],
+            files[index],
+            "packet",
+            digest,
+            key,
+            options,
+            theme,
+            remote=workers.remote,
+            timeout=timeout,
         )
         todo[n] = (index, size, key, digest)
         return task
@@ -283,6 +292,8 @@ def part_task(
 
 def part_task_again(
     item: Guide | Path,
+    vetted: Path,
+    during: str,
     digest: bytes,
     key: str,
     options: RenderOptions,
@@ -293,8 +304,10 @@ def part_task_again(
 ) -> tuple[RenderTask, str]:
     """The task of a part planned earlier (`part_task`), built when its turn comes from the guide's
     file, and its render key: worked out again (the files the guide references read again) only if
-    the guide's bytes no longer hash to `digest`."""
+    the guide's bytes no longer hash to `digest`. `Refused` if the file no longer resolves to
+    `vetted`, the file it led to when it was planned (swapped for a link since, during the `during`)."""
     path = item.path if isinstance(item, Guide) else item
+    still_vetted(path, vetted, during)
     text = _guide_bytes(item) if isinstance(item, Guide) else read_limited(item, MAX_BYTES)
     changed = hashlib.sha256(text).digest() != digest
     resources = guide_resources(path, text) if remote or changed else ()
@@ -378,10 +391,9 @@ def store_parts(
 
     def build(n: int) -> RenderTask:
         path, size, key, digest = todo[n]
-        item = given[path]
-        if not isinstance(item, Guide):
-            still_vetted(item, path, "run")
-        task, now = part_task_again(item, digest, key, part_opts, theme, remote=remote, timeout=timeout)
+        task, now = part_task_again(
+            given[path], path, "run", digest, key, part_opts, theme, remote=remote, timeout=timeout
+        )
         if now != key:  # the guide changed since it was planned
             store._keys[path] = now
             todo[n] = (path, size, now, digest)
