@@ -135,14 +135,14 @@ def _fetcher_class() -> type:
     return SandboxFetcher
 
 
-#: The base URL a page is laid out under, whatever folder its guide is in: WeasyPrint names images
-#: in the PDF after their URL, so a real path would make the bytes depend on where the folder lies.
 @functools.cache
 def _own_styles() -> Path:
     """The package's own stylesheets and fonts, resolved once (checked on every file a page reads)."""
     return builtin_dir("styles").resolve()
 
 
+#: The base URL a page is laid out under, whatever folder its guide is in: WeasyPrint names images
+#: in the PDF after their URL, so a real path would make the bytes depend on where the folder lies.
 GUIDE_BASE_URL = "file:///guidepdf-guide/"
 
 

@@ -68,8 +68,7 @@ def warm_worker(options: RenderOptions | None, debug: bool, parent: int, scratch
 
     coldstart.own_process()  # a worker of guidepdf's pool
     with coldstart.loading():  # the theme's parsed stylesheets and fonts are kept for good, too
-        load_pipeline()
-        pdf.warm_up()
+        load_pipeline()  # WeasyPrint, pikepdf and the page pipeline
         try:
             pdf.warm_up(options)
         except Exception:  # a broken theme is reported by the first task that uses it
