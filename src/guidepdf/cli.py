@@ -466,7 +466,8 @@ def packet(
     options = build_options(config, **theme)
 
     def wrote(path: Path, result: Any) -> None:
-        click.echo(f"{path}: {len(result.sources)} guides, {result.pages} pages", err=True)
+        guides = len(result.sources)
+        click.echo(f"{path}: {guides} guide{'s' if guides != 1 else ''}, {result.pages} pages", err=True)
 
     files = write_packets(
         list(selection.paths),
@@ -747,7 +748,8 @@ def fill(inputs: tuple[str, ...], dry_run: bool, exclude: tuple[str, ...]) -> No
             else:
                 click.echo(f"{result.path}: filled {', '.join(result.filled)}", err=True)
     verb = "would fill" if dry_run else "filled"
-    click.echo(f"{len(selection.paths)} guides, {changed} {verb}, {failed} failed", err=True)
+    count = len(selection.paths)
+    click.echo(f"{count} guide{'s' if count != 1 else ''}, {changed} {verb}, {failed} failed", err=True)
     if failed:
         sys.exit(1)
 
